@@ -1,0 +1,33 @@
+/// A text tokenizer as the encoder sees it: text in, token ids (with the model's special tokens) out.
+public protocol TextTokenizer: Sendable {
+    /// Token ids for `text` including the special tokens (`<s> … </s>` or `[CLS] … [SEP]`).
+    /// When `maxLength` is given the result is cut to at most that many ids, special tokens included
+    /// (content is truncated from the end; the closing special token is kept).
+    func encode(_ text: String, maxLength: Int?) -> [Int32]
+    /// The id used to pad batches.
+    var padId: Int32 { get }
+    /// Number of entries in the vocabulary.
+    var vocabularySize: Int { get }
+    /// The serialisable form stored in checkpoints.
+    var archive: TokenizerArchive { get }
+}
+
+/// A tokenizer as plain arrays and attributes: what the HDF5 checkpoint stores under `/tokenizer`.
+/// Each array becomes one dataset; `attributes` become string attributes of the group.
+public struct TokenizerArchive: Equatable, Sendable {
+    /// "unigram" or "wordpiece".
+    public var kind: String
+    public var attributes: [String: String]
+    public var bytes: [String: [UInt8]]
+    public var uint32: [String: [UInt32]]
+    public var float32: [String: [Float]]
+
+    public init(kind: String, attributes: [String: String] = [:], bytes: [String: [UInt8]] = [:],
+                uint32: [String: [UInt32]] = [:], float32: [String: [Float]] = [:]) {
+        self.kind = kind
+        self.attributes = attributes
+        self.bytes = bytes
+        self.uint32 = uint32
+        self.float32 = float32
+    }
+}
