@@ -32,7 +32,7 @@ let package = Package(
         .testTarget(
             name: "TaskLoRATests",
             dependencies: ["TaskLoRA"],
-            resources: [.copy("../Fixtures")],
+            exclude: ["../Fixtures"],
             swiftSettings: fastMath),
     ],
     // Swift 5 mode: the kernels pass raw pointers into concurrentPerform, which strict

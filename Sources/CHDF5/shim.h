@@ -28,3 +28,17 @@ static inline unsigned tl_H5F_ACC_RDONLY(void) { return H5F_ACC_RDONLY; }
 static inline unsigned tl_H5F_ACC_RDWR(void) { return H5F_ACC_RDWR; }
 static inline unsigned tl_H5F_ACC_TRUNC(void) { return H5F_ACC_TRUNC; }
 static inline void tl_H5_silence_errors(void) { H5open(); H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+// Little-endian file types, so files read the same on every host.
+static inline hid_t tl_H5T_STD_U8LE(void) { return H5T_STD_U8LE; }
+static inline hid_t tl_H5T_STD_U16LE(void) { return H5T_STD_U16LE; }
+static inline hid_t tl_H5T_STD_U32LE(void) { return H5T_STD_U32LE; }
+static inline hid_t tl_H5T_STD_I64LE(void) { return H5T_STD_I64LE; }
+static inline hid_t tl_H5T_IEEE_F64LE(void) { return H5T_IEEE_F64LE; }
+static inline hid_t tl_H5P_LINK_CREATE(void) { return H5P_LINK_CREATE; }
+static inline hid_t tl_H5P_ATTRIBUTE_CREATE(void) { return H5P_ATTRIBUTE_CREATE; }
+static inline hid_t tl_H5E_DEFAULT(void) { return H5E_DEFAULT; }
+// H5Literate is renamed (H5Literate2, H5L_info2_t) in HDF5 1.12+; going through the
+// macro here keeps Swift on whichever version the headers map it to.
+static inline herr_t tl_H5Literate_by_name_order(hid_t group, H5L_iterate_t op, void *data) {
+    return H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, NULL, op, data);
+}

@@ -6,5 +6,6 @@ struct TaskLoRACommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tasklora",
         abstract: "Train task-specific LoRA adapters on frozen multilingual embedding encoders.",
-        subcommands: [])
+        discussion: "Checkpoints are HDF5 files (see docs/checkpoint-format.md).",
+        subcommands: [ImportCommand.self, InspectCommand.self, TokenizeCommand.self, EmbedCommand.self, SimilarityCommand.self])
 }

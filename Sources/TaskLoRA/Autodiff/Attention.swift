@@ -1,0 +1,99 @@
+/// Multi-head softmax attention over packed variable-length sequences: each sequence attends only
+/// to its own tokens, which is exactly a padding mask without computing the padding.
+///
+/// Backward recomputes the probabilities from q and k instead of storing the (L, L) matrices, so
+/// the activations kept for training grow linearly with sequence length.
+public enum Attention {
+    /// qkv (T, 3H) rows [q | k | v], heads of size d → context (T, H).
+    public static func forward<S: Real>(qkv: UnsafePointer<S>, context: UnsafeMutablePointer<S>,
+                                        batch: TokenBatch, heads: Int, headDim d: Int) {
+        let h = heads * d, stride = 3 * h
+        let scale = 1 / S(d).squareRoot()
+        perHead(batch: batch, heads: heads, scratchPerTask: 1) { (b: Int, head: Int, len: Int, scratch: UnsafeMutablePointer<S>) in
+            let start = batch.offsets[b]
+            let q = qkv + start * stride + head * d, k = q + h, v = q + 2 * h
+            probabilities(q: q, k: k, stride: stride, len: len, d: d, scale: scale, p: scratch)
+            // context (L, d) = P v
+            BLAS.gemm(m: len, n: d, k: len, a: scratch, lda: len, b: v, ldb: stride,
+                      c: context + start * h + head * d, ldc: h)
+        }
+    }
+
+    /// Mirrors `forward`: dqkv (T, 3H) += gradients for q, k, v given dcontext (T, H).
+    public static func backward<S: Real>(dcontext: UnsafePointer<S>, qkv: UnsafePointer<S>,
+                                         dqkv: UnsafeMutablePointer<S>, batch: TokenBatch, heads: Int, headDim d: Int) {
+        let h = heads * d, stride = 3 * h
+        let scale = 1 / S(d).squareRoot()
+        perHead(batch: batch, heads: heads, scratchPerTask: 2) { (b: Int, head: Int, len: Int, scratch: UnsafeMutablePointer<S>) in
+            let start = batch.offsets[b]
+            let q = qkv + start * stride + head * d, k = q + h, v = q + 2 * h
+            let dq = dqkv + start * stride + head * d, dk = dq + h, dv = dq + 2 * h
+            let dout = dcontext + start * h + head * d
+            let p = scratch, dp = scratch + len * len
+            probabilities(q: q, k: k, stride: stride, len: len, d: d, scale: scale, p: p)
+            // dV += Pᵀ dO
+            BLAS.gemm(transA: true, m: len, n: d, k: len, a: p, lda: len, b: dout, ldb: h, beta: 1, c: dv, ldc: stride)
+            // dP = dO Vᵀ
+            BLAS.gemm(transB: true, m: len, n: len, k: d, a: dout, lda: h, b: v, ldb: stride, c: dp, ldc: len)
+            // dS = P ⊙ (dP − rowsum(P ⊙ dP))
+            for r in 0..<len {
+                let pr = p + r * len, dpr = dp + r * len
+                let s = VectorMath.dot(pr, dpr, count: len)
+                for c in 0..<len { dpr[c] = pr[c] * (dpr[c] - s) }
+            }
+            // dQ += scale · dS K ; dK += scale · dSᵀ Q
+            BLAS.gemm(m: len, n: d, k: len, alpha: scale, a: dp, lda: len, b: k, ldb: stride, beta: 1, c: dq, ldc: stride)
+            BLAS.gemm(transA: true, m: len, n: d, k: len, alpha: scale, a: dp, lda: len, b: q, ldb: stride,
+                      beta: 1, c: dk, ldc: stride)
+        }
+    }
+
+    /// P (L, L) = softmax_rows(scale · q kᵀ)
+    @inline(__always)
+    static func probabilities<S: Real>(q: UnsafePointer<S>, k: UnsafePointer<S>, stride: Int, len: Int, d: Int,
+                                       scale: S, p: UnsafeMutablePointer<S>) {
+        BLAS.gemm(transB: true, m: len, n: len, k: d, alpha: scale, a: q, lda: stride, b: k, ldb: stride,
+                  c: p, ldc: len)
+        for r in 0..<len { Softmax.row(p + r * len, count: len) }
+    }
+
+    /// Runs `body(sequence, head, length, scratch)` for every (sequence, head) pair on our threads, with
+    /// OpenBLAS single-threaded inside so the two thread pools never compete for the cores.
+    static func perHead<S: Real>(batch: TokenBatch, heads: Int, scratchPerTask: Int,
+                                 _ body: (Int, Int, Int, UnsafeMutablePointer<S>) -> Void) {
+        let tasks = batch.sequenceCount * heads
+        let blasThreads = BLAS.threads
+        if blasThreads != 1 { BLAS.threads = 1 }
+        defer { if blasThreads != 1 { BLAS.threads = blasThreads } }
+        Parallel.forEachChunk(tasks, minChunk: 1) { range in
+            var capacity = 0
+            var scratch: UnsafeMutablePointer<S>? = nil
+            defer { scratch?.deallocate() }
+            for task in range {
+                let b = task / heads, head = task % heads
+                let len = batch.length(b)
+                if len == 0 { continue }
+                let need = scratchPerTask * len * len
+                if need > capacity {
+                    scratch?.deallocate()
+                    scratch = .allocate(capacity: need)
+                    capacity = need
+                }
+                body(b, head, len, scratch!)
+            }
+        }
+    }
+}
+
+public enum Softmax {
+    /// In-place numerically stable softmax of one row.
+    @inline(__always)
+    public static func row<S: Real>(_ x: UnsafeMutablePointer<S>, count n: Int) {
+        var m = -S.infinity
+        for i in 0..<n where x[i] > m { m = x[i] }
+        var s: S = 0
+        for i in 0..<n { let e = S.exp(x[i] - m); x[i] = e; s += e }
+        let inv = 1 / s
+        for i in 0..<n { x[i] *= inv }
+    }
+}

@@ -1,0 +1,30 @@
+/// Frozen linear layer over packed tokens: y = x · Wᵀ + b with W stored (out, in) as in PyTorch.
+/// Its backward computes only the input gradient: base weights never get a gradient.
+public enum Linear {
+    /// x (T, in), weight (out, in), bias (out) → y (T, out). `y` must not alias `x`.
+    public static func forward<S: Real>(x: UnsafePointer<S>, rows: Int, inFeatures: Int, outFeatures: Int,
+                                        weight: UnsafePointer<S>, bias: UnsafePointer<S>?,
+                                        y: UnsafeMutablePointer<S>) {
+        if let bias {
+            // Seed every row with the bias and let GEMM accumulate onto it (beta = 1).
+            for r in 0..<rows { y.advanced(by: r * outFeatures).update(from: bias, count: outFeatures) }
+        }
+        BLAS.gemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
+                  a: x, lda: inFeatures, b: weight, ldb: inFeatures,
+                  beta: bias == nil ? 0 : 1, c: y, ldc: outFeatures)
+    }
+
+    /// dx (T, in) += dy (T, out) · W
+    public static func backward<S: Real>(dy: UnsafePointer<S>, rows: Int, inFeatures: Int, outFeatures: Int,
+                                         weight: UnsafePointer<S>, dx: UnsafeMutablePointer<S>) {
+        BLAS.gemm(m: rows, n: inFeatures, k: outFeatures, a: dy, lda: outFeatures,
+                  b: weight, ldb: inFeatures, beta: 1, c: dx, ldc: inFeatures)
+    }
+
+    /// Float convenience over `Tensor` weights.
+    public static func forward(x: UnsafePointer<Float>, rows: Int, inFeatures: Int,
+                               weight: Tensor, bias: Tensor?, y: UnsafeMutablePointer<Float>) {
+        forward(x: x, rows: rows, inFeatures: inFeatures, outFeatures: weight.shape[0],
+                weight: UnsafePointer(weight.data), bias: bias.map { UnsafePointer($0.data) }, y: y)
+    }
+}

