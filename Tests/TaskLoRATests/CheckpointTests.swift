@@ -362,9 +362,10 @@ final class CheckpointTests: XCTestCase {
     func testH5pyReadsCheckpoint() throws {
         guard python != nil else { throw XCTSkip("no Python (set TASKLORA_PYTHON or create /work/venv)") }
         let original = sample()
-        for storage in WeightStorage.allCases {
-            let file = path("py-\(storage.rawValue).h5")
-            try original.write(to: file, storage: storage)
+        let cases: [(WeightStorage, Int?)] = [(.float32, nil), (.float16, nil), (.bfloat16, nil), (.float16, 6)]
+        for (storage, gzip) in cases {
+            let file = path("py-\(storage.rawValue)-\(gzip ?? 0).h5")
+            try original.write(to: file, storage: storage, gzipLevel: gzip)
             let script = """
             import sys, json, zlib, h5py, numpy as np
             f = h5py.File(sys.argv[1], "r")

@@ -271,6 +271,13 @@ final class IOReaderTests: XCTestCase {
         assertFails(p, "is larger than the file") { try SafeTensorsFile(path: p) }
     }
 
+    func testSafeTensorsDeeplyNestedHeader() {
+        // 200,000 nested arrays must be refused, not overflow the stack.
+        let deep = "{\"a\":" + String(repeating: "[", count: 200_000) + String(repeating: "]", count: 200_000) + "}"
+        let p = rawSafeTensors(deep, data: [], name: "deep")
+        assertFails(p, "header is not JSON") { try SafeTensorsFile(path: p) }
+    }
+
     func testSafeTensorsNotJSON() {
         let p = rawSafeTensors("{not json at all}", data: [], name: "notjson")
         assertFails(p, "header is not JSON") { try SafeTensorsFile(path: p) }
@@ -354,6 +361,7 @@ final class IOReaderTests: XCTestCase {
             // Map: U+3000 → U+0020, U+00AD → (deleted).
             func le32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
             let map = le32(0x3000) + [1] + le32(0x20) + le32(0xAD) + [0]
+            mark("mapCount")
             i32(2)
             u32(UInt32(map.count))
             bytes += map
@@ -492,6 +500,21 @@ final class IOReaderTests: XCTestCase {
         assertFails(p, "tensor directory count 1000000000 does not fit") { try E5S1File(path: p) }
     }
 
+    func testE5S1NormalizationMapOverruns() {
+        var t = TinyE5S1()
+        t.bytes[t.at["mapCount"]! + 8 + 4] = 2  // entry 0 claims 2 replacements: entry 1 runs off the map
+        var p = writeTiny(t, "mapk")
+        assertFails(p, "truncated: normalization map entry 1 needs 4 bytes") { try E5S1File(path: p) }
+        t = TinyE5S1()
+        t.patch32("mapCount", 1_000_000)
+        p = writeTiny(t, "mapcount")
+        assertFails(p, "normalization map entry count 1000000 does not fit in its 14 bytes") { try E5S1File(path: p) }
+        t = TinyE5S1()
+        t.patch32("mapCount", 0xFFFF_FFF0, plus: 4)  // map byte length past the end of the file
+        p = writeTiny(t, "maplen")
+        assertFails(p, "truncated: normalization map needs 4294967280 bytes") { try E5S1File(path: p) }
+    }
+
     func testE5S1OffsetsPastEnd() {
         var t = TinyE5S1()
         t.patch64("off.emb.word", UInt64(t.bytes.count))
@@ -550,6 +573,48 @@ final class IOReaderTests: XCTestCase {
         p = writeTiny(t, "shape")
         let g = try E5S1File(path: p)
         assertFails(p, "tensor emb.pos has 128 elements but the config needs [3, 32] = 96") { try g.canonicalWeights() }
+    }
+
+    /// Random byte overwrites and truncations: every outcome must be a value or a TaskLoRAError, never a trap.
+    func testRandomCorruptionNeverTraps() throws {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ n: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(n))
+        }
+        let st = path("fuzz-src.safetensors")
+        try SafeTensorsWriter.write(sampleTensors(), dtype: "F16", metadata: ["k": "v"], to: st)
+        let sources: [(String, [UInt8])] = [
+            ("e5s1", TinyE5S1().bytes),
+            ("safetensors", Array(try Data(contentsOf: URL(fileURLWithPath: st)))),
+        ]
+        var failures = 0
+        for (kind, original) in sources {
+            for round in 0..<600 {
+                var bytes = original
+                if round % 4 == 0 {
+                    bytes = Array(bytes.prefix(next(bytes.count)))
+                } else {
+                    // Mostly the header, where the lengths and offsets live.
+                    for _ in 0..<(1 + next(4)) {
+                        let at = next(min(bytes.count, round % 2 == 0 ? 600 : bytes.count))
+                        bytes[at] = round % 3 == 0 ? 0xFF : UInt8(truncatingIfNeeded: next(256))
+                    }
+                }
+                let p = write(bytes, "fuzz.\(kind)")
+                do {
+                    if kind == "e5s1" {
+                        _ = try E5S1File(path: p).canonicalWeights()
+                    } else {
+                        let f = try SafeTensorsFile(path: p)
+                        for n in f.names { _ = try f.tensor(n) }
+                    }
+                } catch is TaskLoRAError {
+                    failures += 1
+                }
+            }
+        }
+        XCTAssertGreaterThan(failures, 300)
     }
 
     // MARK: E5S1 real file

@@ -140,7 +140,7 @@ public struct WordPieceTokenizer: TextTokenizer {
             string.append(contentsOf: scalars)
             let decomposed = String(string).decomposedStringWithCanonicalMapping
             scalars.removeAll(keepingCapacity: true)
-            for s in decomposed.unicodeScalars where s.value < 0x300 || s.properties.generalCategory != .nonspacingMark {
+            for s in decomposed.unicodeScalars where !isBertNonspacingMark(s) {
                 scalars.append(s)
             }
         }
@@ -236,11 +236,19 @@ func isBertControl(_ s: Unicode.Scalar) -> Bool {
     let v = s.value
     if v == 0x09 || v == 0x0A || v == 0x0D { return false }
     if v < 0x20 || v == 0x7F { return true }
-    if v < 0x80 { return false }
+    if v < 0x80 || !knownToHuggingFace(s) { return false }
     switch s.properties.generalCategory {
     case .control, .format, .privateUse, .surrogate: return true
     default: return false
     }
+}
+
+/// Whether HF's category tables (the `unicode_categories` crate: Unicode 8.0) know `s`; scalars
+/// assigned later are neither punctuation, control nor marks there. Measured over all code points.
+@inline(__always)
+func knownToHuggingFace(_ s: Unicode.Scalar) -> Bool {
+    guard let age = s.properties.age else { return false }
+    return age.major < 8 || (age.major == 8 && age.minor == 0)
 }
 
 /// BertPreTokenizer's punctuation: ASCII punctuation (which includes symbols like `$` and `^`) or Unicode P*.
@@ -250,11 +258,25 @@ func isBertPunctuation(_ s: Unicode.Scalar) -> Bool {
     if v < 0x80 {
         return (v >= 33 && v <= 47) || (v >= 58 && v <= 64) || (v >= 91 && v <= 96) || (v >= 123 && v <= 126)
     }
+    // Categories that changed since Unicode 8.0: HF still calls these punctuation.
+    if v == 0x166D || v == 0x111C9 { return true }
+    if !knownToHuggingFace(s) { return false }
     switch s.properties.generalCategory {
     case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
          .initialPunctuation, .finalPunctuation, .otherPunctuation: return true
     default: return false
     }
+}
+
+/// HF's Mn test (strip accents).
+@inline(__always)
+func isBertNonspacingMark(_ s: Unicode.Scalar) -> Bool {
+    if s.value < 0x300 { return false }
+    // Spacing marks since Unicode 8.0 that HF still strips.
+    if s.value == 0x1734 || s.value == 0x1171E { return true }
+    // Marks since Unicode 8.0 that HF does not strip.
+    if s.value == 0x1885 || s.value == 0x1886 || s.value == 0xA9BD || s.value == 0x111C9 { return false }
+    return knownToHuggingFace(s) && s.properties.generalCategory == .nonspacingMark
 }
 
 /// The CJK blocks BERT pads with spaces (not Hangul, Hiragana or Katakana).
