@@ -53,7 +53,11 @@ struct EmbedCommand: ParsableCommand {
         if empty > 0 { warn("\(empty) empty input line(s) embedded as the empty text") }
         let bar = texts.count >= 256 ? ProgressBar("embed", total: texts.count) : nil
         let options = SentenceEmbedder.Options(dim: dim, prefix: prefix, batchSize: batchSize, maxLength: maxLength)
+        let started = Date()
         let result = try embedder.embed(texts, options: options) { done, _ in bar?.update(done) }
+        let seconds = Date().timeIntervalSince(started)
+        note(String(format: "embedded %d texts (%d tokens) in %.3f s: %.1f texts/s", texts.count, result.tokens,
+                    seconds, Double(texts.count) / max(seconds, 1e-9)))
         if result.truncated > 0 {
             warn("\(result.truncated) of \(texts.count) inputs were longer than \(maxLength) tokens and were truncated")
         }

@@ -4,9 +4,9 @@ import TaskLoRA
 /// The taped encoder's LoRA gradients against finite differences of the whole model (Float, so the
 /// tolerance is loose; PyTorch parity in LoRAGradientParityTests is the tight check).
 final class EncoderGradientTests: XCTestCase {
-    func loadTiny(_ folder: String) throws -> Encoder {
+    func loadTiny(_ folder: String) throws -> TextEncoder {
         let model = try ModelImporter.loadHuggingFace(folder: TestPaths.fixture(folder))
-        return Encoder(config: model.config,
+        return TextEncoder(config: model.config,
                        weights: try EncoderWeights(config: model.config, tensors: model.tensors, source: folder))
     }
 

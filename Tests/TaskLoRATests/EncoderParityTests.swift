@@ -19,7 +19,7 @@ final class EncoderParityTests: XCTestCase {
         let st = try SafeTensorsFile(path: dir + "/" + c.weights)
         var tensors: [String: Tensor] = [:]
         for name in st.names { tensors[ModelImporter.canonicalName(name)] = try st.tensor(name) }
-        let encoder = Encoder(config: config, weights: try EncoderWeights(config: config, tensors: tensors, source: dir))
+        let encoder = TextEncoder(config: config, weights: try EncoderWeights(config: config, tensors: tensors, source: dir))
         if let base = c.rotaryBase { encoder.rotaryBase = base }
 
         let exp = dir + "/" + c.expected + "/"
@@ -89,7 +89,7 @@ final class EncoderParityTests: XCTestCase {
     func testPackedBatchEqualsOneSequenceAtATime() throws {
         let dir = TestPaths.fixture("tiny-xlmr")
         let model = try ModelImporter.loadHuggingFace(folder: dir)
-        let encoder = Encoder(config: model.config,
+        let encoder = TextEncoder(config: model.config,
                               weights: try EncoderWeights(config: model.config, tensors: model.tensors, source: dir))
         let seqs: [[Int32]] = [[0, 5, 9, 2], [0, 7, 7, 7, 7, 11, 2], [0, 2]]
         let h = model.config.hiddenSize

@@ -19,7 +19,7 @@ final class IOReaderTests: XCTestCase {
 
     private func write(_ bytes: [UInt8], _ name: String) -> String {
         let p = path(name)
-        XCTAssertTrue(FileManager.default.createFile(atPath: p, contents: Data(bytes)))
+        XCTAssertNoThrow(try Data(bytes).write(to: URL(fileURLWithPath: p)))
         return p
     }
 
@@ -584,19 +584,24 @@ final class IOReaderTests: XCTestCase {
         }
         let st = path("fuzz-src.safetensors")
         try SafeTensorsWriter.write(sampleTensors(), dtype: "F16", metadata: ["k": "v"], to: st)
+        let npy = path("fuzz-src.npy")
+        try NPY.write(sampleTensors()[1].1, to: npy)
         let sources: [(String, [UInt8])] = [
             ("e5s1", TinyE5S1().bytes),
             ("safetensors", Array(try Data(contentsOf: URL(fileURLWithPath: st)))),
+            ("npy", Array(try Data(contentsOf: URL(fileURLWithPath: npy)))),
         ]
         var failures = 0
         for (kind, original) in sources {
-            for round in 0..<600 {
+            // Few rounds: each one writes a file, and small writes cost milliseconds on CI disks.
+            for round in 0..<150 {
                 var bytes = original
                 if round % 4 == 0 {
                     bytes = Array(bytes.prefix(next(bytes.count)))
                 } else {
                     // Mostly the header, where the lengths and offsets live.
                     for _ in 0..<(1 + next(4)) {
+                        guard !bytes.isEmpty else { break }
                         let at = next(min(bytes.count, round % 2 == 0 ? 600 : bytes.count))
                         bytes[at] = round % 3 == 0 ? 0xFF : UInt8(truncatingIfNeeded: next(256))
                     }
@@ -605,6 +610,8 @@ final class IOReaderTests: XCTestCase {
                 do {
                     if kind == "e5s1" {
                         _ = try E5S1File(path: p).canonicalWeights()
+                    } else if kind == "npy" {
+                        _ = try NPY.read(path: p)
                     } else {
                         let f = try SafeTensorsFile(path: p)
                         for n in f.names { _ = try f.tensor(n) }
@@ -614,7 +621,7 @@ final class IOReaderTests: XCTestCase {
                 }
             }
         }
-        XCTAssertGreaterThan(failures, 300)
+        XCTAssertGreaterThan(failures, 75)
     }
 
     // MARK: E5S1 real file

@@ -6,6 +6,8 @@ import XCTest
 /// scripts/reference/make_tokenizer_fixtures.py; the real tokenizer files are found under
 /// `$TASKLORA_CACHE` (default /work/cache) and STS-B under ../shared/data, and the tests that need
 /// them skip when they are absent. The hand-made vocabulary tests always run.
+/// On an STS-B digest mismatch, set TASKLORA_TOKENIZER_DUMP=<dir> to write the Swift ids and run
+/// `make_tokenizer_fixtures.py --compare <tokenizer> <csv> <dump>` to see the first differing sentence.
 final class TokenizerTests: XCTestCase {
     static let repoRoot = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -141,6 +143,23 @@ final class TokenizerTests: XCTestCase {
         }
     }
 
+    func testJSONParser() throws {
+        let json = #"{"a": "x\u00e9\ud83d\ude00\n\"", "b": [1, -2.5e3, true, false, null], "c": {}}"#
+        let v = try TokenizerJSONParser.parse(Data(json.utf8), path: "t.json") as? [String: Any]
+        XCTAssertEqual(v?["a"] as? String, "xé😀\n\"")
+        let b = v?["b"] as? [Any]
+        XCTAssertEqual(b?[0] as? Double, 1)
+        XCTAssertEqual(b?[1] as? Double, -2500)
+        XCTAssertEqual(b?[2] as? Bool, true)
+        XCTAssertEqual(b?[3] as? Bool, false)
+        XCTAssertTrue(b?[4] is NSNull)
+        for bad in ["{\"a\": }", "[1, 2", "\"abc", "{\"a\" 1}", "[1] x", "[01x]", "[\"\\q\"]"] {
+            XCTAssertThrowsError(try TokenizerJSONParser.parse(Data(bad.utf8), path: "t.json"), bad) {
+                XCTAssertTrue("\($0)".contains("t.json: tokenizer.json is not valid JSON"), "\($0)")
+            }
+        }
+    }
+
     // MARK: Real tokenizers against Hugging Face ids
 
     struct Fixture: Decodable {
@@ -213,28 +232,35 @@ final class TokenizerTests: XCTestCase {
             return XCTFail("stsb_digests.json is not an object of objects")
         }
         let dumpDir = ProcessInfo.processInfo.environment["TASKLORA_TOKENIZER_DUMP"]
+        let files = digests.keys.sorted().filter { FileManager.default.fileExists(atPath: dataDir.appendingPathComponent($0).path) }
+        let sentences = try files.map { try stsbSentences(path: dataDir.appendingPathComponent($0).path) }
         for name in ["xlmr", "wordpiece"] {
             let t = try tokenizer(name)
-            var total = 0, matchedFiles = 0
-            for file in digests.keys.sorted() {
-                let path = dataDir.appendingPathComponent(file).path
-                guard FileManager.default.fileExists(atPath: path) else { continue }
-                let sentences = try stsbSentences(path: path)
-                XCTAssertEqual(sentences.count, digests[file]!["sentences"] as? Int, file)
-                let encoded = sentences.map { t.encode($0, maxLength: nil) }
-                let digest = fnv1a(encoded)
-                total += sentences.count
+            // Files in parallel: the tokenizers are immutable values.
+            var encoded = [[[Int32]]](repeating: [], count: files.count)
+            let lock = NSLock()
+            DispatchQueue.concurrentPerform(iterations: files.count) { f in
+                let ids = sentences[f].map { t.encode($0, maxLength: nil) }
+                lock.lock()
+                encoded[f] = ids
+                lock.unlock()
+            }
+            var matchedFiles = 0
+            for (f, file) in files.enumerated() {
+                XCTAssertEqual(sentences[f].count, digests[file]!["sentences"] as? Int, file)
+                let digest = fnv1a(encoded[f])
                 if digest == digests[file]![name] as? String {
                     matchedFiles += 1
                 } else {
                     XCTFail("\(name) \(file): digest \(digest) differs from Hugging Face's")
                     if let dumpDir {
-                        let lines = encoded.map { "[" + $0.map(String.init).joined(separator: ",") + "]" }.joined(separator: "\n")
+                        let lines = encoded[f].map { "[" + $0.map(String.init).joined(separator: ",") + "]" }.joined(separator: "\n")
                         try lines.write(toFile: "\(dumpDir)/\(name)-\(file).jsonl", atomically: true, encoding: .utf8)
                     }
                 }
             }
-            print("\(name): \(matchedFiles)/\(digests.count) STS-B files identical (\(total) sentences)")
+            XCTAssertEqual(files.count, digests.count, "STS-B files missing from \(dataDir.path)")
+            print("\(name): \(matchedFiles)/\(files.count) STS-B files identical (\(sentences.map(\.count).reduce(0, +)) sentences)")
         }
     }
 

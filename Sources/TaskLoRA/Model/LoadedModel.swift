@@ -2,10 +2,10 @@ import Foundation
 
 /// Opens tasklora checkpoints for the commands that use a model.
 public enum LoadedModel {
-    public static func loadEncoder(_ ckpt: Checkpoint, path: String) throws -> Encoder {
+    public static func loadEncoder(_ ckpt: Checkpoint, path: String) throws -> TextEncoder {
         let config = try EncoderConfig.decode(Data(ckpt.configJSON.utf8), source: path)
         let weights = try EncoderWeights(config: config, tensors: ckpt.weights, source: path)
-        return Encoder(config: config, weights: weights)
+        return TextEncoder(config: config, weights: weights)
     }
 
     public static func loadTokenizer(_ ckpt: Checkpoint, path: String) throws -> TextTokenizer {

@@ -1,31 +1,38 @@
 import Foundation
 
-/// Text in, sentence embeddings out: tokenizer → packed batches → `Encoder.forward` → pooling →
-/// Matryoshka truncation → L2 normalization.
+/// Text in, sentence embeddings out: tokenizer → packed, length-bucketed batches →
+/// `TextEncoder.forward` (optionally through a LoRA adapter) → pooling → Matryoshka truncation →
+/// L2 normalization.
 public final class SentenceEmbedder: @unchecked Sendable {
-    public let encoder: Encoder
+    public let encoder: TextEncoder
     public let tokenizer: TextTokenizer
     public var pooling: Pooling
+    /// Trained adapters available to `Options.adapter`.
+    public var adapters: LoRAAdapters?
 
-    public init(encoder: Encoder, tokenizer: TextTokenizer, pooling: Pooling = .mean) {
+    public init(encoder: TextEncoder, tokenizer: TextTokenizer, pooling: Pooling = .mean, adapters: LoRAAdapters? = nil) {
         self.encoder = encoder
         self.tokenizer = tokenizer
         self.pooling = pooling
+        self.adapters = adapters
     }
 
     public struct Options: Sendable {
         /// Matryoshka dimension; nil for the full hidden size.
         public var dim: Int?
-        public var prefix: String = ""
+        public var prefix: String
         /// Sequences per forward pass.
-        public var batchSize: Int = 32
+        public var batchSize: Int
         /// Tokens per sequence, special tokens included.
-        public var maxLength: Int = 512
-        public init(dim: Int? = nil, prefix: String = "", batchSize: Int = 32, maxLength: Int = 512) {
+        public var maxLength: Int
+        /// Index into `adapters`, or nil for the base model.
+        public var adapter: Int?
+        public init(dim: Int? = nil, prefix: String = "", batchSize: Int = 32, maxLength: Int = 512, adapter: Int? = nil) {
             self.dim = dim
             self.prefix = prefix
             self.batchSize = batchSize
             self.maxLength = maxLength
+            self.adapter = adapter
         }
     }
 
@@ -38,18 +45,50 @@ public final class SentenceEmbedder: @unchecked Sendable {
     }
 
     /// Embeds `texts`; `progress(done, total)` is called after every batch.
-    public func embed(_ texts: [String], options: Options,
-                      progress: ((Int, Int) -> Void)? = nil) throws -> Result {
+    public func embed(_ texts: [String], options: Options, progress: ((Int, Int) -> Void)? = nil) throws -> Result {
         let h = encoder.config.hiddenSize
         let dim = options.dim ?? h
-        guard dim >= 1, dim <= h else {
-            throw TaskLoRAError("--dim \(dim) is out of range 1...\(h) for this model")
-        }
+        guard dim >= 1, dim <= h else { throw TaskLoRAError("--dim \(dim) is out of range 1...\(h) for this model") }
+        let pooled = try self.pooled(texts, options: options, progress: progress)
+        let out = Tensor(zeros: [texts.count, dim])
+        TruncateNormalize.forward(pooled: pooled.embeddings.data, rows: texts.count, hiddenSize: h, dim: dim, out: out.data)
+        return Result(embeddings: out, truncated: pooled.truncated, tokens: pooled.tokens)
+    }
+
+    /// Pooled, not yet truncated or normalized embeddings (N, H): one encoder pass serves every
+    /// Matryoshka dimension.
+    public func pooled(_ texts: [String], options: Options, progress: ((Int, Int) -> Void)? = nil) throws -> Result {
+        let h = encoder.config.hiddenSize
         let maxLength = min(options.maxLength, encoder.config.maxSequenceLength)
         guard maxLength >= 2 else { throw TaskLoRAError("--max-length \(options.maxLength) is too small (at least 2)") }
         guard options.batchSize >= 1 else { throw TaskLoRAError("--batch-size must be at least 1") }
+        if let a = options.adapter {
+            guard let adapters, a >= 0, a < adapters.names.count else { throw TaskLoRAError("no adapter with index \(a)") }
+        }
+        let (sequences, truncated) = tokenize(texts.map { options.prefix + $0 }, maxLength: maxLength)
+        // Length bucketing: sorted by length, batches hold sequences of similar size.
+        let order = sequences.indices.sorted { sequences[$0].count < sequences[$1].count }
+        let out = Tensor(zeros: [texts.count, h])
+        let pooled = Tensor(zeros: [options.batchSize, h])
+        var done = 0, tokens = 0
+        for chunkStart in Swift.stride(from: 0, to: order.count, by: options.batchSize) {
+            let idx = Array(order[chunkStart..<min(chunkStart + options.batchSize, order.count)])
+            let batch = TokenBatch(sequences: idx.map { sequences[$0] },
+                                   adapters: options.adapter.map { [Int](repeating: $0, count: idx.count) })
+            let hidden = encoder.forward(batch, adapters: options.adapter == nil ? nil : adapters)
+            pooling.forward(hidden: hidden.data, batch: batch, hiddenSize: h, pooled: pooled.data)
+            for (r, i) in idx.enumerated() {
+                out.data.advanced(by: i * h).update(from: pooled.data.advanced(by: r * h), count: h)
+            }
+            done += idx.count
+            tokens += batch.tokenCount
+            progress?(done, texts.count)
+        }
+        return Result(embeddings: out, truncated: truncated, tokens: tokens)
+    }
 
-        // Tokenize everything first (cheap) so batches can be formed from similar lengths.
+    /// Token ids of every text (in parallel), cut to `maxLength`; also how many were cut.
+    public func tokenize(_ texts: [String], maxLength: Int) -> (ids: [[Int32]], truncated: Int) {
         var truncated = 0
         var sequences = [[Int32]](repeating: [], count: texts.count)
         let lock = NSLock()
@@ -57,10 +96,10 @@ public final class SentenceEmbedder: @unchecked Sendable {
             DispatchQueue.concurrentPerform(iterations: Parallel.cores) { worker in
                 var cut = 0
                 for i in Swift.stride(from: worker, to: texts.count, by: Parallel.cores) {
-                    let full = tokenizer.encode(options.prefix + texts[i], maxLength: nil)
+                    let full = tokenizer.encode(texts[i], maxLength: nil)
                     if full.count > maxLength {
                         cut += 1
-                        seqs[i] = tokenizer.encode(options.prefix + texts[i], maxLength: maxLength)
+                        seqs[i] = tokenizer.encode(texts[i], maxLength: maxLength)
                     } else {
                         seqs[i] = full
                     }
@@ -68,25 +107,6 @@ public final class SentenceEmbedder: @unchecked Sendable {
                 lock.lock(); truncated += cut; lock.unlock()
             }
         }
-        // Length bucketing: sorted by length, batches hold sequences of similar size.
-        let order = sequences.indices.sorted { sequences[$0].count < sequences[$1].count }
-        let out = Tensor(zeros: [texts.count, dim])
-        let pooled = Tensor(zeros: [options.batchSize, h])
-        let normalized = Tensor(zeros: [options.batchSize, dim])
-        var done = 0, tokens = 0
-        for chunkStart in Swift.stride(from: 0, to: order.count, by: options.batchSize) {
-            let idx = Array(order[chunkStart..<min(chunkStart + options.batchSize, order.count)])
-            let batch = TokenBatch(sequences: idx.map { sequences[$0] })
-            let hidden = encoder.forward(batch)
-            pooling.forward(hidden: hidden.data, batch: batch, hiddenSize: h, pooled: pooled.data)
-            TruncateNormalize.forward(pooled: pooled.data, rows: idx.count, hiddenSize: h, dim: dim, out: normalized.data)
-            for (r, i) in idx.enumerated() {
-                out.data.advanced(by: i * dim).update(from: normalized.data.advanced(by: r * dim), count: dim)
-            }
-            done += idx.count
-            tokens += batch.tokenCount
-            progress?(done, texts.count)
-        }
-        return Result(embeddings: out, truncated: truncated, tokens: tokens)
+        return (sequences, truncated)
     }
 }

@@ -11,16 +11,8 @@ public func loadHuggingFaceTokenizer(path: String) throws -> TextTokenizer {
     guard let data = FileManager.default.contents(atPath: path) else {
         throw TaskLoRAError.file(path, "cannot read tokenizer file")
     }
-    let root: [String: Any]
-    do {
-        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw TaskLoRAError.file(path, "tokenizer.json is not a JSON object")
-        }
-        root = object
-    } catch let error as TaskLoRAError {
-        throw error
-    } catch {
-        throw TaskLoRAError.file(path, "tokenizer.json is not valid JSON (\(error.localizedDescription))")
+    guard let root = try TokenizerJSONParser.parse(data, path: path) as? [String: Any] else {
+        throw TaskLoRAError.file(path, "tokenizer.json is not a JSON object")
     }
     let file = JSONFields(path: path)
     let model = try file.object(root, "model", in: "tokenizer.json")
@@ -30,6 +22,17 @@ public func loadHuggingFaceTokenizer(path: String) throws -> TextTokenizer {
     case "WordPiece": return try file.wordPiece(root, model, special)
     case let other: throw TaskLoRAError.file(path, "unsupported tokenizer model \"\(other)\" (supported: Unigram, WordPiece)")
     }
+}
+
+/// An integral JSON number as Int (nil for anything else).
+private func integer(_ v: Any) -> Int? {
+    guard let d = v as? Double, d == d.rounded(), abs(d) < 1e15 else { return nil }
+    return Int(d)
+}
+
+/// A JSON number that is a valid 32-bit token id.
+private func tokenId(_ v: Any) -> Int32? {
+    integer(v).flatMap { Int32(exactly: $0) }
 }
 
 /// Field access with errors that name the file and the JSON location.
@@ -59,10 +62,8 @@ private struct JSONFields {
 
     func int(_ o: [String: Any], _ key: String, in context: String) throws -> Int {
         guard let v = o[key] else { throw fail("\(context) has no \"\(key)\"") }
-        guard let n = v as? NSNumber, Double(n.intValue) == n.doubleValue else {
-            throw fail("\(context).\(key) is not an integer")
-        }
-        return n.intValue
+        guard let n = integer(v) else { throw fail("\(context).\(key) is not an integer") }
+        return n
     }
 
     /// A bool field; absent or null gives `default`.
@@ -101,11 +102,11 @@ private struct JSONFields {
         let type = try string(p, "type", in: "post_processor")
         switch type {
         case "RobertaProcessing", "BertProcessing":
-            guard let cls = p["cls"] as? [Any], cls.count == 2, let c = cls[1] as? NSNumber,
-                  let sep = p["sep"] as? [Any], sep.count == 2, let s = sep[1] as? NSNumber else {
+            guard let cls = p["cls"] as? [Any], cls.count == 2, let c = tokenId(cls[1]),
+                  let sep = p["sep"] as? [Any], sep.count == 2, let s = tokenId(sep[1]) else {
                 throw fail("post_processor.cls/sep must be [token, id] pairs")
             }
-            return (c.int32Value, s.int32Value)
+            return (c, s)
         case "TemplateProcessing":
             guard let single = p["single"] as? [[String: Any]] else { throw fail("post_processor.single is not a list") }
             let specials = try object(p, "special_tokens", in: "post_processor")
@@ -115,10 +116,10 @@ private struct JSONFields {
                 if let s = piece["SpecialToken"] as? [String: Any] {
                     let name = try string(s, "id", in: "post_processor.single SpecialToken")
                     let entry = try object(specials, name, in: "post_processor.special_tokens")
-                    guard let ids = entry["ids"] as? [NSNumber] else {
+                    guard let list = entry["ids"] as? [Any], case let ids = list.compactMap(tokenId), ids.count == list.count else {
                         throw fail("post_processor.special_tokens.\(name).ids is not a list of integers")
                     }
-                    if seenSequence { after += ids.map { $0.int32Value } } else { before += ids.map { $0.int32Value } }
+                    if seenSequence { after += ids } else { before += ids }
                 } else if piece["Sequence"] != nil {
                     if seenSequence { throw fail("post_processor.single holds two sequences") }
                     seenSequence = true
@@ -160,13 +161,13 @@ private struct JSONFields {
         scores.reserveCapacity(vocab.count)
         for (i, entry) in vocab.enumerated() {
             guard let pair = entry as? [Any], pair.count == 2, let piece = pair[0] as? String,
-                  let score = pair[1] as? NSNumber else {
+                  let score = pair[1] as? Double else {
                 throw fail("model.vocab[\(i)] is not a [piece, score] pair")
             }
             pieces.append(piece)
-            scores.append(score.doubleValue)
+            scores.append(score)
         }
-        guard let unk = model["unk_id"] as? NSNumber else { throw fail("model.unk_id is missing or null (needed for unknown characters)") }
+        guard let unk = model["unk_id"].flatMap(tokenId) else { throw fail("model.unk_id is missing or null (needed for unknown characters)") }
 
         // Normalizer: Precompiled, optionally followed by Replace(' {2,}' → ' ').
         guard let normalizer = try optionalObject(root, "normalizer", in: "tokenizer.json") else {
@@ -219,7 +220,7 @@ private struct JSONFields {
             if index == nil { index = Dictionary(pieces.enumerated().map { ($1, Int32($0)) }, uniquingKeysWith: { $1 }) }
             return index![name]
         }
-        return try UnigramTokenizer(pieces: pieces, scores: scores, unkId: unk.int32Value, bosId: bos, eosId: eos,
+        return try UnigramTokenizer(pieces: pieces, scores: scores, unkId: unk, bosId: bos, eosId: eos,
                                     padId: pad, normalizer: .precompiled(charsmap: charsmap), collapseSpaces: collapse,
                                     specialTokens: special, source: path)
     }
@@ -229,8 +230,7 @@ private struct JSONFields {
         guard let vocabObject = model["vocab"] as? [String: Any] else { throw fail("model.vocab is not an object") }
         var vocab = [String?](repeating: nil, count: vocabObject.count)
         for (token, value) in vocabObject {
-            guard let n = value as? NSNumber, Double(n.intValue) == n.doubleValue else { throw fail("model.vocab[\"\(token)\"] is not an integer id") }
-            let id = n.intValue
+            guard let id = integer(value) else { throw fail("model.vocab[\"\(token)\"] is not an integer id") }
             guard id >= 0, id < vocab.count, vocab[id] == nil else {
                 throw fail("model.vocab ids must be 0..<\(vocab.count) without gaps or repeats; \"\(token)\" has \(id)")
             }
@@ -238,7 +238,7 @@ private struct JSONFields {
         }
         let tokens = vocab.map { $0! }
         let unkToken = try string(model, "unk_token", in: "model")
-        guard let unk = vocabObject[unkToken] as? NSNumber else { throw fail("model.unk_token \"\(unkToken)\" is not in the vocabulary") }
+        guard let unk = vocabObject[unkToken].flatMap(tokenId) else { throw fail("model.unk_token \"\(unkToken)\" is not in the vocabulary") }
         let prefix = (model["continuing_subword_prefix"] as? String) ?? "##"
         let maxChars = model["max_input_chars_per_word"] == nil ? 100 : try int(model, "max_input_chars_per_word", in: "model")
 
@@ -255,8 +255,8 @@ private struct JSONFields {
             throw fail("WordPiece tokenizer needs a BertPreTokenizer")
         }
         let (cls, sep) = try wrappingIds(root)
-        let pad = try padId(root, special: special, names: ["[PAD]"]) { vocabObject[$0].map { ($0 as? NSNumber)?.int32Value ?? -1 } }
-        return try WordPieceTokenizer(vocab: tokens, unkId: unk.int32Value, clsId: cls, sepId: sep, padId: pad,
+        let pad = try padId(root, special: special, names: ["[PAD]"]) { vocabObject[$0].flatMap(tokenId) }
+        return try WordPieceTokenizer(vocab: tokens, unkId: unk, clsId: cls, sepId: sep, padId: pad,
                                       lowercase: lowercase, stripAccents: strip, handleChineseChars: chinese,
                                       cleanText: clean, maxInputCharsPerWord: maxChars,
                                       continuingSubwordPrefix: prefix, specialTokens: special, source: path)

@@ -27,7 +27,7 @@ public struct PrecompiledCharsmap: Sendable {
         }
         let replacements = Array(bytes[(4 + trieSize)...])
         // HF refuses replacement strings that are not UTF-8; so do we, so that output stays valid.
-        guard String(validating: replacements, as: UTF8.self) != nil else {
+        guard isValidUTF8(replacements) else {
             throw TaskLoRAError.file(source, "precompiled charsmap replacement strings are not valid UTF-8")
         }
         self.bytes = bytes
@@ -126,13 +126,4 @@ public struct PrecompiledCharsmap: Sendable {
         normalize(text, into: &out)
         return String(decoding: out, as: UTF8.self)
     }
-}
-
-/// Byte length of the UTF-8 sequence starting with `lead` (valid UTF-8 assumed; continuation bytes count 1).
-@inline(__always)
-func utf8SequenceLength(_ lead: UInt8) -> Int {
-    if lead < 0xC0 { return 1 }
-    if lead < 0xE0 { return 2 }
-    if lead < 0xF0 { return 3 }
-    return 4
 }

@@ -179,12 +179,14 @@ private struct ArchiveReader {
         guard let first = offsets.first, first == 0, offsets.last == data.count else {
             throw error("\(offsetsName) must start at 0 and end at the \(data.count) bytes of \(bytesName)")
         }
+        // Valid UTF-8 overall plus every offset on a character start means every entry is valid UTF-8.
+        guard isValidUTF8(data) else { throw error("\(bytesName) is not valid UTF-8") }
         for i in 1..<offsets.count {
             guard offsets[i] >= offsets[i - 1] else {
                 throw error("\(offsetsName) decreases at index \(i) (\(offsets[i - 1]) then \(offsets[i]))")
             }
-            guard String(validating: data[offsets[i - 1]..<offsets[i]], as: UTF8.self) != nil else {
-                throw error("entry \(i - 1) of \(bytesName) is not valid UTF-8")
+            guard offsets[i] == data.count || data[offsets[i]] & 0xC0 != 0x80 else {
+                throw error("\(offsetsName)[\(i)] splits a UTF-8 character of \(bytesName)")
             }
         }
         return (data, offsets)

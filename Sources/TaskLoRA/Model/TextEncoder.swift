@@ -5,7 +5,7 @@
 ///
 /// Base weights are frozen: backward computes input gradients through them and gradients for the
 /// LoRA matrices only.
-public final class Encoder: @unchecked Sendable {
+public final class TextEncoder: @unchecked Sendable {
     public let config: EncoderConfig
     public let weights: EncoderWeights
     /// Activation buffers of untaped (inference) passes, reused from call to call.
