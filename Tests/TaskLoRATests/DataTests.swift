@@ -203,7 +203,7 @@ final class DataTests: XCTestCase {
 
     func testFormatDetection() throws {
         XCTAssertEqual(try DataFormat.detect(path: "x/train.jsonl"), .jsonl)
-        XCTAssertEqual(try DataFormat.detect(path: "x/stsb.CSV"), .stsCSV)
+        XCTAssertEqual(try DataFormat.detect(path: "x/stsb.CSV"), .stsbCSV)
         XCTAssertEqual(try DataFormat.detect(path: "x/xquad.json"), .squad)
         XCTAssertTrue(message { try DataFormat.detect(path: "x/data.parquet") }.contains("cannot tell the data format"))
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tasklora-data-\(getpid())")

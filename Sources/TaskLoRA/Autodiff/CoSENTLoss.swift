@@ -33,6 +33,7 @@ public struct CoSENT: Sendable, Equatable {
                               dE1: UnsafeMutablePointer<S>? = nil, dE2: UnsafeMutablePointer<S>? = nil) throws -> S {
         try validate()
         let n = scores.count
+        guard n >= 1 else { throw TaskLoRAError("CoSENT: empty batch") }
         guard d >= 1 else { throw TaskLoRAError("CoSENT: embedding dimension must be ≥ 1, got \(d)") }
         guard scores.allSatisfy(\.isFinite) else { throw TaskLoRAError("CoSENT: gold scores must be finite") }
         var s = [S](repeating: 0, count: n)
@@ -53,6 +54,7 @@ public struct CoSENT: Sendable, Equatable {
                                         dX: UnsafeMutablePointer<S>? = nil) throws -> S {
         try validate()
         let n = labels.count
+        guard n >= 1 else { throw TaskLoRAError("CoSENT separation: empty batch") }
         guard d >= 1 else { throw TaskLoRAError("CoSENT separation: embedding dimension must be ≥ 1, got \(d)") }
         // Gram matrix (N, N) = X Xᵀ; only its strict upper triangle are items.
         var gram = [S](repeating: 0, count: n * n)

@@ -91,7 +91,8 @@ public struct InfoNCE: Sendable, Equatable {
         var forwardSum: S = 0, reverseSum: S = 0
         logits.withUnsafeMutableBufferPointer { lb in
             grad.withUnsafeMutableBufferPointer { gb in
-                let l = lb.baseAddress!, g = gb.baseAddress
+                // An empty array's baseAddress can be non-nil (the shared empty storage): never write there.
+                let l = lb.baseAddress!, g = wantsGradient ? gb.baseAddress : nil
                 CosineSimilarity.forward(e1: q, e2: p, n: n, m: n, d: d, s: l, lds: cols)
                 if k > 0 { CosineSimilarity.forward(e1: q, e2: neg!, n: n, m: n * k, d: d, s: l + n, lds: cols) }
                 VectorMath.scale(l, by: invT, count: n * cols)

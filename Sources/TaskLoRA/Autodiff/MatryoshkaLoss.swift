@@ -55,6 +55,7 @@ public struct Matryoshka: Sendable, Equatable {
     /// pooled (B, H), unnormalized → L. dPooled (B, H) += ∂L/∂pooled when given (forward only when nil).
     public func loss<S: Real, L: EmbeddingLoss>(_ inner: L, pooled: UnsafePointer<S>, rows: Int, hiddenSize h: Int,
                                                 dPooled: UnsafeMutablePointer<S>? = nil) throws -> S {
+        guard rows >= 1 else { throw TaskLoRAError("Matryoshka: empty batch") }
         guard rows == inner.rows else {
             throw TaskLoRAError("Matryoshka: the loss reads \(inner.rows) rows but the batch has \(rows)")
         }

@@ -84,7 +84,6 @@ struct ByteTrie: Sendable {
     @inline(__always)
     func valueAt(_ node: Int32) -> Int32 { value[Int(node)] }
 
-    var nodeCount: Int { label.count }
 }
 
 @inline(__always)

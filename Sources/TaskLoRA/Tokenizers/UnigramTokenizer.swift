@@ -152,7 +152,7 @@ public struct UnigramTokenizer: TextTokenizer {
         var reversed: [Int32] = []
     }
 
-    /// Normalized bytes of `text`, spaces collapsed when configured.
+    /// Appends the normalized UTF-8 of `text` (before space collapsing) to `out`.
     private func normalizeText(_ text: String, into out: inout [UInt8]) {
         switch normalize {
         case .precompiled(let charsmap):

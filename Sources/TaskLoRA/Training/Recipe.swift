@@ -68,6 +68,14 @@ public struct Recipe: Codable, Equatable, Sendable {
         if !evalDimsGiven { eval.dims = loss.matryoshka?.dims ?? [] }
     }
 
+    public func adapter(named name: String) -> Adapter? { adapters.first { $0.name == name } }
+
+    /// The instruction prefixes of the anchor and positive adapters, for batch building.
+    public var prefixes: Prefixes {
+        Prefixes(anchor: adapter(named: data.anchorAdapter)?.prefix ?? "",
+                 positive: adapter(named: data.positiveAdapter)?.prefix ?? "")
+    }
+
     // MARK: Loading
 
     /// Reads a recipe file, applies `--set key.path=value` overrides, decodes and validates it.
@@ -104,7 +112,9 @@ public struct Recipe: Codable, Equatable, Sendable {
         }
         // The error names the --set that introduced the offending key, if any.
         func located(_ issue: RecipeIssue) -> TaskLoRAError {
-            if let o = applied.last(where: { o in issue.key == o.key || issue.key.hasPrefix(o.key + ".") }) {
+            if let o = applied.last(where: { o in
+                issue.key == o.key || issue.key.hasPrefix(o.key + ".") || o.key.hasPrefix(issue.key + ".")
+            }) {
                 return TaskLoRAError.file(source, "--set \(o.text): \(issue.message)")
             }
             return TaskLoRAError.file(source, issue.message)

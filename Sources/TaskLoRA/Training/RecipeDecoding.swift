@@ -35,7 +35,8 @@ extension RecipeChoice {
         let word = try decoder.singleValueContainer().decode(String.self)
         guard let value = Self(rawValue: word) else {
             let choices = Self.allCases.map(\.rawValue).joined(separator: ", ")
-            throw RecipeIssue(recipeKeyPath(decoder.codingPath), "must be one of \(choices); got \"\(word)\"")
+            let path = recipeKeyPath(decoder.codingPath)
+            throw RecipeIssue(path, "\(path) must be one of \(choices); got \"\(word)\"")
         }
         self = value
     }

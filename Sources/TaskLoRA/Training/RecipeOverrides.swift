@@ -44,7 +44,7 @@ struct RecipeOverride {
         switch node {
         case .sequence(var seq):
             guard let i = Int(head) else {
-                throw RecipeIssue(key, "\(here) is a list; select an entry by number, e.g. \((walked + ["0"] + rest.dropFirst()).joined(separator: "."))")
+                throw RecipeIssue(key, "\(here) is a list; select an entry by number, e.g. \((walked + ["0"] + rest).joined(separator: "."))")
             }
             guard seq.indices.contains(i) else {
                 throw RecipeIssue(key, "\(here) has \(seq.count) entries; no entry \(i)")

@@ -53,7 +53,7 @@ extension Recipe {
                 targets = try names.enumerated().map { i, word in
                     guard let target = LoRATarget.parse(word) else {
                         let known = LoRATarget.allCases.map(\.rawValue).joined(separator: ", ")
-                        throw RecipeIssue("\(path).\(i)", "unknown LoRA target \"\(word)\" (known: \(known))")
+                        throw RecipeIssue("\(path).\(i)", "\(path).\(i): unknown LoRA target \"\(word)\" (known: \(known))")
                     }
                     return target
                 }
@@ -123,8 +123,9 @@ extension Recipe {
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case type, temperature, reverse, symmetric, matryoshka
+            case type, temperature, reverse, symmetric
             case hardNegatives = "hard_negatives"
+            case matryoshka
         }
 
         public init(from decoder: Decoder) throws {
@@ -170,7 +171,7 @@ extension Recipe {
         public var maxLength: Int
         /// Examples per optimizer micro-step (before gradient accumulation).
         public var batchSize: Int
-        /// Group examples of similar length into batches to cut padding.
+        /// Group examples of similar length into the same batch (shuffled batch order).
         public var lengthBucketing: Bool
         /// Gold similarity scores are divided by this (STS-B 0–5 → 0–1).
         public var scoreScale: Double
@@ -219,6 +220,11 @@ extension Recipe {
             scoreScale = try c.value(.scoreScale, or: d.scoreScale)
         }
 
+        /// The readers' format for every file, or nil for `auto` (detected per file).
+        public var readerFormat: TaskLoRA.DataFormat? {
+            format == .auto ? nil : TaskLoRA.DataFormat(rawValue: format.rawValue)
+        }
+
         public func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(train, forKey: .train)
@@ -262,8 +268,9 @@ extension Recipe {
         public var beta2: Double { betas[1] }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case lr, betas, eps
+            case lr
             case weightDecay = "weight_decay"
+            case betas, eps
             case gradClip = "grad_clip"
             case gradAccumulation = "grad_accumulation"
             case gradcacheChunk = "gradcache_chunk"
@@ -314,9 +321,10 @@ extension Recipe {
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case type, steps
+            case type
             case warmupSteps = "warmup_steps"
             case warmupRatio = "warmup_ratio"
+            case steps
             case minLRRatio = "min_lr_ratio"
         }
 

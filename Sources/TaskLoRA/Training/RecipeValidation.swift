@@ -139,3 +139,22 @@ extension Recipe {
 private func require(_ condition: Bool, _ key: String, _ rule: String) throws {
     if !condition { throw RecipeIssue(key, "\(key) \(rule)") }
 }
+
+extension Recipe {
+    /// The files a run reads, with the key that names each (paths as written, relative to the
+    /// working directory, which is the repository root for the example recipes).
+    public var inputFiles: [(key: String, path: String)] {
+        [("model", model)] + data.train.enumerated().map { ("data.train.\($0.offset)", $0.element) }
+            + (data.dev.map { [("data.dev", $0)] } ?? [])
+    }
+
+    /// Fails on the first input file that does not exist, naming its key.
+    public func checkInputs(root: String = FileManager.default.currentDirectoryPath, source: String = "recipe") throws {
+        for (key, path) in inputFiles {
+            let full = path.hasPrefix("/") ? path : (root as NSString).appendingPathComponent(path)
+            guard FileManager.default.fileExists(atPath: full) else {
+                throw TaskLoRAError.file(source, "\(key): no such file \(path)")
+            }
+        }
+    }
+}

@@ -20,12 +20,14 @@ extension Recipe {
     }
 }
 
-/// A scalar as YAML would resolve it: doubles always carry a "." or an exponent so they read back
-/// as floats, in the shortest form that round-trips exactly.
+/// A double in the shortest form that round-trips exactly (Swift's `description`), with a "."
+/// before any exponent (1e-08 → 1.0e-08) so YAML 1.1 readers such as PyYAML see a float too.
 func recipeNumber(_ x: Double) -> Node {
     if x.isNaN { return Node(".nan", Tag(.float)) }
     if x.isInfinite { return Node(x > 0 ? ".inf" : "-.inf", Tag(.float)) }
-    return Node(x.description, Tag(.float))
+    var text = x.description
+    if !text.contains("."), let e = text.firstIndex(of: "e") { text.insert(contentsOf: ".0", at: e) }
+    return Node(text, Tag(.float))
 }
 
 /// Encodes any `Encodable` into a Yams node tree, keeping key order.
@@ -44,9 +46,11 @@ final class RecipeNodeEncoder: Encoder {
         }
         if let items {
             let nodes = items.map(\.node)
-            // Lists of plain values (dims, betas, targets) fit on one line.
-            let flat = nodes.allSatisfy { $0.scalar != nil }
-            return .sequence(Node.Sequence(nodes, Tag(.seq), flat && !nodes.isEmpty ? .flow : .any))
+            // Short lists of plain values (dims, betas, targets) fit on one line; long ones
+            // (file lists) read better one entry a line.
+            let scalars = nodes.compactMap(\.scalar)
+            let flow = scalars.count == nodes.count && scalars.reduce(0) { $0 + $1.string.count + 2 } <= 90
+            return .sequence(Node.Sequence(nodes, Tag(.seq), flow ? .flow : .any))
         }
         return scalar ?? Node("null", Tag(.null))
     }

@@ -92,9 +92,12 @@ public struct BatchSampler: Sendable {
     }
 
     /// The general form: `exampleTexts[i]` are the texts of example i that must not repeat within a
-    /// batch (empty arrays when nothing is checked).
+    /// batch (empty arrays when nothing is checked). Bucketing needs `lengths` here.
     public init(exampleTexts: [[String]], config: BatchSamplerConfig, lengths: [Int]? = nil,
                 source: String = "dataset") throws {
+        if config.bucketWindow != nil, lengths == nil {
+            throw TaskLoRAError.file(source, "length bucketing needs the examples' lengths")
+        }
         let fingerprint = exampleTexts.reduce(StableHash.hash("texts", seed: UInt64(exampleTexts.count))) { h, texts in
             texts.reduce(h) { StableHash.combine($0, StableHash.hash($1)) }
         }
@@ -116,9 +119,9 @@ public struct BatchSampler: Sendable {
         self.keys = exampleTexts.map { $0.map { StableHash.hash($0) } }
         self.lengths = lengths
         self.source = source
-        var print = StableHash.combine(fingerprint, UInt64(n))
-        for length in lengths ?? [] { print = StableHash.combine(print, UInt64(bitPattern: Int64(length))) }
-        self.fingerprint = print
+        var mixed = StableHash.combine(fingerprint, UInt64(n))
+        for length in lengths ?? [] { mixed = StableHash.combine(mixed, UInt64(bitPattern: Int64(length))) }
+        self.fingerprint = mixed
         plan = try makePlan(epoch: 0)
     }
 
@@ -145,7 +148,9 @@ public struct BatchSampler: Sendable {
         guard saved.exampleCount == exampleCount, saved.fingerprint == fingerprint else {
             throw TaskLoRAError.file(source, "the saved sampler state belongs to other data (\(saved.exampleCount) examples then, \(exampleCount) now, or changed texts)")
         }
-        guard saved.epoch >= 0, saved.batchInEpoch >= 0 else { throw TaskLoRAError.file(source, "the saved sampler state has a negative position") }
+        guard saved.epoch >= 0, saved.batchInEpoch >= 0 else {
+            throw TaskLoRAError.file(source, "the saved sampler state has a negative position")
+        }
         plan = try makePlan(epoch: saved.epoch)
         guard saved.batchInEpoch <= plan.count else {
             throw TaskLoRAError.file(source, "the saved sampler state points at batch \(saved.batchInEpoch) of an epoch of \(plan.count)")
@@ -175,15 +180,17 @@ public struct BatchSampler: Sendable {
         let n = exampleCount, size = config.batchSize
         var rng = SplitMix64(seed: StableHash.combine(config.seed, UInt64(epoch)))
         var order = Array(0..<n)
-        shuffle(&order, &rng)
+        SeededShuffle.shuffle(&order, &rng)
         if let window = config.bucketWindow, let lengths {
             // Stable sort within each window: ties keep their shuffled order.
-            let span = window * size
+            let span = min(window, n / size + 1) * size
             for start in stride(from: 0, to: n, by: span) {
                 let end = min(start + span, n)
-                order[start..<end] = ArraySlice(order[start..<end].enumerated()
-                    .sorted { lengths[$0.element] != lengths[$1.element] ? lengths[$0.element] < lengths[$1.element] : $0.offset < $1.offset }
-                    .map(\.element))
+                let sorted = order[start..<end].enumerated().sorted { a, b in
+                    let la = lengths[a.element], lb = lengths[b.element]
+                    return la != lb ? la < lb : a.offset < b.offset
+                }
+                order[start..<end] = ArraySlice(sorted.map(\.element))
             }
         }
         var full: [[Int]] = []
@@ -209,7 +216,7 @@ public struct BatchSampler: Sendable {
             }
             if batch.count == size { full.append(batch) } else { partial.append(batch) }
         }
-        if config.bucketWindow != nil { shuffle(&full, &rng) }
+        if config.bucketWindow != nil { SeededShuffle.shuffle(&full, &rng) }
         guard !full.isEmpty || (!config.dropLast && !partial.isEmpty) else {
             throw TaskLoRAError.file(source, "no batch of \(size) examples without a repeated text can be formed (epoch \(epoch)); use a smaller batch size or uniqueTexts .off")
         }

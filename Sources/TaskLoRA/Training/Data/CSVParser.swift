@@ -33,7 +33,10 @@ public enum CSVParser {
             while j < n, b[j] != lf { j += 1 }
             return min(j + 1, n)
         }
-        func isRecordEnd(_ j: Int) -> Bool { j >= n || b[j] == lf || (b[j] == cr && j + 1 < n && b[j + 1] == lf) || (b[j] == cr && j + 1 == n) }
+        /// At LF, CRLF, a CR that ends the file, or the end of the file.
+        func isRecordEnd(_ j: Int) -> Bool {
+            j >= n || b[j] == lf || (b[j] == cr && (j + 1 == n || b[j + 1] == lf))
+        }
 
         while i < n {
             let recordStart = i, recordLine = line

@@ -1,13 +1,13 @@
 import Foundation
 
-/// The file formats the readers understand.
+/// The file formats the readers understand. Raw values match the recipe's `format` names.
 public enum DataFormat: String, Codable, CaseIterable, Sendable {
     /// JSON Lines: pairs, tuples, scored pairs or labeled texts (`JSONLReader`).
     case jsonl
-    /// `sentence1,sentence2,score` CSV (`STSCSVReader`).
-    case stsCSV = "csv"
+    /// `sentence1,sentence2,score` CSV, as stsb-multi-mt (`STSCSVReader`).
+    case stsbCSV = "stsb_csv"
     /// `sentence1<TAB>sentence2<TAB>score` TSV (`STSTSVReader`).
-    case stsTSV = "tsv"
+    case stsTSV = "sts_tsv"
     /// SICK TSV with its header (`SICKReader`).
     case sick
     /// SQuAD / XQuAD JSON (`SQuADReader`).
@@ -18,7 +18,7 @@ public enum DataFormat: String, Codable, CaseIterable, Sendable {
     public static func detect(path: String) throws -> DataFormat {
         switch URL(fileURLWithPath: path).pathExtension.lowercased() {
         case "jsonl", "ndjson": return .jsonl
-        case "csv": return .stsCSV
+        case "csv": return .stsbCSV
         case "json": return .squad
         case "tsv", "txt":
             let first = DataLines.split(Array(try firstBytes(path).prefix { $0 != 0x0A })).first?.text ?? ""
@@ -44,7 +44,7 @@ extension TrainingDataset {
     public static func load(path: String, format: DataFormat? = nil, options: ReadOptions = ReadOptions()) throws -> TrainingDataset {
         switch try format ?? DataFormat.detect(path: path) {
         case .jsonl: return try JSONLReader.read(path: path, options: options)
-        case .stsCSV: return try STSCSVReader.read(path: path, options: options)
+        case .stsbCSV: return try STSCSVReader.read(path: path, options: options)
         case .stsTSV: return try STSTSVReader.read(path: path, options: options)
         case .sick: return try SICKReader.read(path: path, options: options).relatedness()
         case .squad:

@@ -42,10 +42,3 @@ enum DataLines {
 
     static func isBlank(_ s: String) -> Bool { s.allSatisfy(\.isWhitespace) }
 }
-
-/// Parses a score field: a finite decimal number (surrounding spaces allowed).
-func parseScore(_ field: String) -> Double? {
-    let trimmed = field.trimmingCharacters(in: .whitespaces)
-    guard let value = Double(trimmed), value.isFinite else { return nil }
-    return value
-}

@@ -11,7 +11,7 @@ public enum JSONLReader {
     }
 
     public static func parse(_ bytes: [UInt8], path: String, options: ReadOptions = ReadOptions()) throws -> TrainingDataset {
-        try checkNormalization(options, path: path)
+        try ScoredRow.checkNormalization(options, path: path)
         var issues = RowIssues(path: path, onError: options.onError)
         var kind: DatasetKind?
         var kindLine = 0

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reads SICK's TSV (`pair_ID sentence_A sentence_B relatedness_score entailment_judgment`, tab
 /// separated, with that header). Columns are found by name, so the full SICK release with its
 /// extra columns reads too.
@@ -15,7 +17,7 @@ public enum SICKReader {
     }
 
     public static func parse(_ bytes: [UInt8], path: String, options: ReadOptions = ReadOptions()) throws -> SICKData {
-        try checkNormalization(options, path: path)
+        try ScoredRow.checkNormalization(options, path: path)
         var issues = RowIssues(path: path, onError: options.onError)
         let lines = DataLines.split(DataLines.withoutBOM(bytes))
         guard let header = lines.first, let headerText = header.text else {
@@ -46,7 +48,7 @@ public enum SICKReader {
                 try issues.bad(line: line.number, "too many fields: expected \(names.count) tab-separated, found \(fields.count)")
                 continue
             }
-            guard let relatedness = parseScore(fields[score]) else {
+            guard let relatedness = ScoredRow.score(fields[score]) else {
                 try issues.bad(line: line.number, "relatedness_score \"\(fields[score].prefix(40))\" is not a number")
                 continue
             }

@@ -59,13 +59,13 @@ public struct SQuADData: Sendable, Equatable {
             var chosen: [Int] = []
             if negativeSource == .sameArticle {
                 var siblings = byArticle[paragraphs[own].article]!.filter { $0 != own }
-                shuffle(&siblings, &rng)
+                SeededShuffle.shuffle(&siblings, &rng)
                 chosen = Array(siblings.prefix(hardNegatives))
             }
             // Random fill by rejection: cheap because hardNegatives is far below the paragraph count.
             var taken = Set(chosen + [own])
             while chosen.count < hardNegatives {
-                let k = Int(uniform(UInt64(paragraphs.count), &rng))
+                let k = Int(SeededShuffle.below(UInt64(paragraphs.count), &rng))
                 if taken.insert(k).inserted { chosen.append(k) }
             }
             return TupleExample(anchor: q.text, positive: paragraphs[own].text, negatives: chosen.map { paragraphs[$0].text })
@@ -97,20 +97,5 @@ public struct SQuADData: Sendable, Equatable {
                       skipped: held ? 0 : skipped, skipMessages: held ? [] : skipMessages)
         }
         return (part(false, " (train split)"), part(true, " (held-out split)"))
-    }
-}
-
-/// Uniform in 0..<bound (multiply-high; the bias is below 2⁻⁶⁴·bound, far too small to matter).
-func uniform(_ bound: UInt64, _ rng: inout SplitMix64) -> UInt64 {
-    rng.next().multipliedFullWidth(by: bound).high
-}
-
-/// Fisher–Yates with our own index draws: `Array.shuffle(using:)` does not promise the same order
-/// across Swift versions, and resumed runs must see the same order.
-func shuffle<T>(_ a: inout [T], _ rng: inout SplitMix64) {
-    guard a.count > 1 else { return }
-    for i in stride(from: a.count - 1, to: 0, by: -1) {
-        let j = Int(uniform(UInt64(i + 1), &rng))
-        a.swapAt(i, j)
     }
 }

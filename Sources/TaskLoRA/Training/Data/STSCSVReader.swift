@@ -8,14 +8,14 @@ public enum STSCSVReader {
 
     public static func parse(_ bytes: [UInt8], path: String, hasHeader: Bool? = nil,
                              options: ReadOptions = ReadOptions()) throws -> TrainingDataset {
-        try checkNormalization(options, path: path)
+        try ScoredRow.checkNormalization(options, path: path)
         var issues = RowIssues(path: path, onError: options.onError)
         var pairs: [ScoredPair] = []
         let records = CSVParser.parse(bytes)
         for (r, record) in records.enumerated() {
             if let problem = record.problem { try issues.bad(line: record.line, problem); continue }
-            if r == 0, hasHeader ?? (record.fields.count == 3 && parseScore(record.fields[2]) == nil) { continue }
-            if let pair = try scoredPair(record.fields, line: record.line, separatorName: "comma",
+            if r == 0, hasHeader ?? (record.fields.count == 3 && ScoredRow.score(record.fields[2]) == nil) { continue }
+            if let pair = try ScoredRow.make(record.fields, line: record.line, separatorName: "comma",
                                          normalization: options.scoreNormalization, issues: &issues) {
                 pairs.append(pair)
             }

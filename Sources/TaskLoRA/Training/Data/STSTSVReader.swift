@@ -8,7 +8,7 @@ public enum STSTSVReader {
 
     public static func parse(_ bytes: [UInt8], path: String, hasHeader: Bool? = nil,
                              options: ReadOptions = ReadOptions()) throws -> TrainingDataset {
-        try checkNormalization(options, path: path)
+        try ScoredRow.checkNormalization(options, path: path)
         var issues = RowIssues(path: path, onError: options.onError)
         var pairs: [ScoredPair] = []
         var first = true
@@ -17,8 +17,8 @@ public enum STSTSVReader {
             if DataLines.isBlank(text) { continue }
             let fields = text.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             defer { first = false }
-            if first, hasHeader ?? (fields.count == 3 && parseScore(fields[2]) == nil) { continue }
-            if let pair = try scoredPair(fields, line: line.number, separatorName: "tab",
+            if first, hasHeader ?? (fields.count == 3 && ScoredRow.score(fields[2]) == nil) { continue }
+            if let pair = try ScoredRow.make(fields, line: line.number, separatorName: "tab",
                                          normalization: options.scoreNormalization, issues: &issues) {
                 pairs.append(pair)
             }
