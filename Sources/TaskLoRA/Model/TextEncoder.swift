@@ -25,8 +25,11 @@ public final class TextEncoder: @unchecked Sendable {
     /// `adapters` applies LoRA to the sequences `batch.adapters` routes to them. With a `tape`,
     /// the pass is recorded for `backward(tape:dHidden:)`.
     /// `observeHiddenState(i, states)` sees the embedding output (i = 0) and every layer's output.
-    public func forward(_ batch: TokenBatch, adapters: LoRAAdapters? = nil, tape: Tape? = nil,
+    /// `training` (default: whether there is a tape) turns on LoRA dropout; GradCache's first,
+    /// untaped pass sets it so both passes draw the same masks.
+    public func forward(_ batch: TokenBatch, adapters: LoRAAdapters? = nil, tape: Tape? = nil, training: Bool? = nil,
                         observeHiddenState: ((Int, UnsafePointer<Float>) -> Void)? = nil) -> Tensor {
+        let training = training ?? (tape != nil)
         let c = config, t = batch.tokenCount, h = c.hiddenSize, f = c.intermediateSize
         let heads = c.numAttentionHeads, d = c.headDim, eps = c.layerNormEps
         let runs = adapters == nil ? [] : batch.adapterRuns
@@ -71,7 +74,7 @@ public final class TextEncoder: @unchecked Sendable {
                                 weight: qkvWeight, dx: grad(l, "in", t * h))
             }
             for target in [LoRATarget.qkv, .query, .key, .value] {
-                linearLoRA(l, target, runs: runs, adapters: adapters, x: xin, inF: h, y: qkv, ldy: 3 * h, tape: tape,
+                linearLoRA(l, target, runs: runs, adapters: adapters, x: xin, inF: h, y: qkv, ldy: 3 * h, tape: tape, training: training,
                            dy: { grad(l, "qkv", t * 3 * h) }, dx: { grad(l, "in", t * h) })
             }
             if let rope {
@@ -97,7 +100,7 @@ public final class TextEncoder: @unchecked Sendable {
                                 weight: outWeight, dx: grad(l, "context", t * h))
             }
             linearLoRA(l, .attentionOutput, runs: runs, adapters: adapters, x: context, inF: h, y: projected, ldy: h,
-                       tape: tape, dy: { grad(l, "attention", t * h) }, dx: { grad(l, "context", t * h) })
+                       tape: tape, training: training, dy: { grad(l, "attention", t * h) }, dx: { grad(l, "context", t * h) })
             // x1 = LN(xin + attention)
             let x1 = buffer(l, "x1", t * h)
             if x1 != xin { x1.update(from: xin, count: t * h) }
@@ -121,7 +124,7 @@ public final class TextEncoder: @unchecked Sendable {
                 Linear.backward(dy: grad(l, "pre", t * f), rows: t, inFeatures: h, outFeatures: f,
                                 weight: ffnInWeight, dx: grad(l, "x1", t * h))
             }
-            linearLoRA(l, .ffnIn, runs: runs, adapters: adapters, x: x1, inF: h, y: pre, ldy: f, tape: tape,
+            linearLoRA(l, .ffnIn, runs: runs, adapters: adapters, x: x1, inF: h, y: pre, ldy: f, tape: tape, training: training,
                        dy: { grad(l, "pre", t * f) }, dx: { grad(l, "x1", t * h) })
             // The GELU output is recomputed in backward (cheap) rather than kept.
             let activated = arena.buffer("activated", count: t * f)
@@ -137,6 +140,7 @@ public final class TextEncoder: @unchecked Sendable {
                                 weight: ffnOutWeight, dx: grad(l, "activated", t * f))
             }
             linearLoRA(l, .ffnOut, runs: runs, adapters: adapters, x: activated, inF: f, y: projected, ldy: h, tape: tape,
+                       training: training,
                        dy: { grad(l, "ffn", t * h) }, dx: { grad(l, "activated", t * f) },
                        recomputeX: { scratch in GELU.forward(x: pre, y: scratch, count: t * f) })
             // x2 = LN(x1 + ffn): the next layer's input.
@@ -174,7 +178,7 @@ public final class TextEncoder: @unchecked Sendable {
     /// rebuilds an input that is not kept (GELU output) into scratch for backward.
     private func linearLoRA(_ layer: Int, _ target: LoRATarget, runs: [(adapter: Int, rows: Range<Int>)],
                             adapters: LoRAAdapters?, x: UnsafeMutablePointer<Float>, inF: Int,
-                            y: UnsafeMutablePointer<Float>, ldy: Int, tape: Tape?,
+                            y: UnsafeMutablePointer<Float>, ldy: Int, tape: Tape?, training: Bool,
                             dy: @escaping () -> UnsafeMutablePointer<Float>,
                             dx: @escaping () -> UnsafeMutablePointer<Float>,
                             recomputeX: ((UnsafeMutablePointer<Float>) -> Void)? = nil) {
@@ -186,10 +190,10 @@ public final class TextEncoder: @unchecked Sendable {
             let xa = tape?.saved(key + ".xa", count: rows * m.rank) ?? arena.buffer("lora.xa", count: rows * m.rank)
             var input = UnsafePointer(x + r0 * inF)
             var mask: UnsafeMutablePointer<Float>? = nil
-            if tape != nil, m.dropout > 0 {
+            if training, m.dropout > 0 {
                 // Dropout only while training; the dropped input is kept for dA.
-                let dropped = tape!.saved(key + ".dropped", count: rows * inF)
-                mask = tape!.saved(key + ".mask", count: rows * inF)
+                let dropped = tape?.saved(key + ".dropped", count: rows * inF) ?? arena.buffer("lora.dropped", count: rows * inF)
+                mask = tape?.saved(key + ".mask", count: rows * inF) ?? arena.buffer("lora.mask", count: rows * inF)
                 Dropout.forward(x: input, count: rows * inF, p: m.dropout, rng: &dropoutRNG, mask: mask!, y: dropped)
                 input = UnsafePointer(dropped)
             }

@@ -175,11 +175,14 @@ extension Recipe {
         public var lengthBucketing: Bool
         /// Gold similarity scores are divided by this (STS-B 0–5 → 0–1).
         public var scoreScale: Double
+        /// Without a `dev` file, hold out this fraction of the training data for evaluation
+        /// (SQuAD/XQuAD: whole paragraphs, so evaluation retrieves paragraphs never trained on).
+        public var heldOut: Double
 
         /// Empty adapter names mean "the recipe's first adapter" (filled in by `Recipe`).
         public init(train: [String], dev: String? = nil, format: DataFormat = .auto, anchorAdapter: String = "",
                     positiveAdapter: String = "", maxLength: Int = 128, batchSize: Int = 32,
-                    lengthBucketing: Bool = false, scoreScale: Double = 5) {
+                    lengthBucketing: Bool = false, scoreScale: Double = 5, heldOut: Double = 0) {
             self.train = train
             self.dev = dev
             self.format = format
@@ -189,6 +192,7 @@ extension Recipe {
             self.batchSize = batchSize
             self.lengthBucketing = lengthBucketing
             self.scoreScale = scoreScale
+            self.heldOut = heldOut
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
@@ -199,6 +203,7 @@ extension Recipe {
             case batchSize = "batch_size"
             case lengthBucketing = "length_bucketing"
             case scoreScale = "score_scale"
+            case heldOut = "held_out"
         }
 
         public init(from decoder: Decoder) throws {
@@ -218,6 +223,7 @@ extension Recipe {
             batchSize = try c.value(.batchSize, or: d.batchSize)
             lengthBucketing = try c.value(.lengthBucketing, or: d.lengthBucketing)
             scoreScale = try c.value(.scoreScale, or: d.scoreScale)
+            heldOut = try c.value(.heldOut, or: d.heldOut)
         }
 
         /// The readers' format for every file, or nil for `auto` (detected per file).
@@ -236,6 +242,7 @@ extension Recipe {
             try c.encode(batchSize, forKey: .batchSize)
             try c.encode(lengthBucketing, forKey: .lengthBucketing)
             try c.encode(scoreScale, forKey: .scoreScale)
+            try c.encode(heldOut, forKey: .heldOut)
         }
     }
 

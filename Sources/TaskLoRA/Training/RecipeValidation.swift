@@ -78,6 +78,7 @@ extension Recipe {
         try require(data.batchSize >= minBatch, "data.batch_size",
                     "must be >= \(minBatch) for loss \(loss.type.rawValue), got \(data.batchSize)")
         try require(data.scoreScale > 0 && data.scoreScale.isFinite, "data.score_scale", "must be > 0, got \(data.scoreScale)")
+        try require((0..<1).contains(data.heldOut), "data.held_out", "must be in [0, 1), got \(data.heldOut)")
     }
 
     private func checkOptimizer() throws {

@@ -1,0 +1,345 @@
+import Foundation
+
+/// What the trainer reports after every optimizer step.
+public struct TrainingProgress: Sendable {
+    public var step: Int, totalSteps: Int
+    public var loss: Double, lr: Double, gradNorm: Double
+    public var tokensPerSecond: Double
+    public var elapsed: Double
+    public var skipped: Bool
+}
+
+/// One evaluation on the dev set: the recipe's metric at each Matryoshka dim.
+public struct EvalReport: Codable, Sendable {
+    public var step: Int
+    public var metric: String
+    /// dim → metric name → value (Spearman ×100, or nDCG@10 and friends in [0, 1]).
+    public var byDim: [Int: [String: Double]]
+    /// The recipe's metric at the largest evaluated dim: what "best" and early stopping follow.
+    public var value: Double
+}
+
+/// Trains the recipe's LoRA adapters on a frozen base model: sampler → tokenizer → taped encoder
+/// pass → pooling → (Matryoshka) loss → backward → clipping → AdamW, with periodic evaluation,
+/// checkpoints that resume bit for bit, and NaN/Inf steps skipped.
+public final class Trainer {
+    public let recipe: Recipe
+    public let run: RunDirectory
+    public let encoder: TextEncoder
+    public let tokenizer: TextTokenizer
+    public let pooling: Pooling
+    public let adapters: LoRAAdapters
+    public let data: TrainingData
+    let optimizer: AdamW
+    let schedule: LRSchedule
+    var sampler: BatchSampler
+    let anchorAdapter: Int, positiveAdapter: Int
+    let tape = Tape()
+    let log: (String) -> Void
+
+    public private(set) var step = 0
+    public private(set) var skippedSteps = 0
+    var consecutiveNonFinite = 0
+    public private(set) var best: (step: Int, value: Double)?
+    var evalsWithoutImprovement = 0
+    /// Stop after this many non-finite steps in a row.
+    public var maxConsecutiveNonFinite = 5
+    /// Test hook: makes the loss non-finite at these steps.
+    public var injectNonFiniteAt: Set<Int> = []
+
+    public init(recipe: Recipe, resume: Bool = false, log: @escaping (String) -> Void = { _ in }) throws {
+        try recipe.validate()
+        self.recipe = recipe
+        self.log = log
+        run = try RunDirectory(path: recipe.output, create: true)
+        let ckpt = try Checkpoint.read(path: recipe.model)
+        encoder = try LoadedModel.loadEncoder(ckpt, path: recipe.model)
+        try recipe.validate(against: encoder.config, source: "recipe")
+        tokenizer = try LoadedModel.loadTokenizer(ckpt, path: recipe.model)
+        pooling = Pooling(rawValue: ckpt.metadata["pooling"] ?? "mean") ?? .mean
+        adapters = try LoRAAdapters(names: recipe.adapters.map(\.name), configs: recipe.adapters.map(\.lora),
+                                    model: encoder.config)
+        for (i, a) in recipe.adapters.enumerated() {
+            if let from = a.initFrom {
+                guard let archive = ckpt.adapters[from] else {
+                    throw TaskLoRAError.file(recipe.model, "has no adapter \"\(from)\" to initialize \(a.name) from")
+                }
+                try adapters.load(adapter: i, from: archive, source: recipe.model)
+            } else {
+                adapters.initialize(adapter: i, seed: UInt64(recipe.seed) &+ UInt64(i) &* 0x9E37)
+            }
+        }
+        anchorAdapter = adapters.adapterIndex(recipe.data.anchorAdapter) ?? 0
+        positiveAdapter = adapters.adapterIndex(recipe.data.positiveAdapter) ?? 0
+        encoder.dropoutRNG = SplitMix64(seed: UInt64(recipe.seed) ^ 0xD809_0D0F)
+        optimizer = AdamW(count: adapters.parameterCount, settings: recipe.optimizer)
+        schedule = LRSchedule(recipe: recipe)
+        data = try TrainingData.load(recipe: recipe)
+        let unique: UniqueTexts = recipe.loss.type == .infonce ? .allTexts : .off
+        let lengths = recipe.data.lengthBucketing ? BatchSampler.characterLengths(data.train) : nil
+        sampler = try BatchSampler(dataset: data.train, config: BatchSamplerConfig(
+            batchSize: recipe.data.batchSize, seed: UInt64(recipe.seed), dropLast: true, uniqueTexts: unique,
+            bucketWindow: recipe.data.lengthBucketing ? 50 : nil), lengths: lengths)
+        log("model      \(recipe.model): \(encoder.config.modelType), \(encoder.config.numHiddenLayers) layers, hidden \(encoder.config.hiddenSize)")
+        log("adapters   " + recipe.adapters.enumerated().map { i, a in
+            "\(a.name) (rank \(a.rank), alpha \(a.alpha), \(ParameterCount.format(adapters.parameterCount(adapter: i))) parameters)"
+        }.joined(separator: ", "))
+        log("train      \(data.train.count) examples (\(data.train.kind.rawValue)) from \(data.train.source)"
+            + (data.train.skipped > 0 ? ", \(data.train.skipped) bad rows skipped" : ""))
+        if let dev = data.dev { log("dev        \(dev.summary)") }
+        if resume { try restoreLatest() } else { try run.startFresh(recipeYAML: recipe.resolvedYAML()) }
+    }
+
+    // MARK: - The loop
+
+    /// Trains until the recipe's step count (or early stopping); returns the final report, if any.
+    @discardableResult
+    public func train(progress: (TrainingProgress) -> Void = { _ in },
+                      evaluated: (EvalReport) -> Void = { _ in }) throws -> EvalReport? {
+        let total = recipe.schedule.steps
+        var last: EvalReport? = nil
+        if step == 0, data.dev != nil {
+            // Step 0: the adapters are still the identity, so this is the base model's score.
+            let report = try evaluate()
+            try record(report)
+            evaluated(report)
+        }
+        let started = Date()
+        var stepsThisRun = 0
+        while step < total {
+            let t0 = Date()
+            let (loss, tokens, gradNorm, skipped) = try trainStep()
+            stepsThisRun += 1
+            let dt = Date().timeIntervalSince(t0)
+            let p = TrainingProgress(step: step, totalSteps: total, loss: loss, lr: schedule.lr(step: step - 1),
+                                     gradNorm: gradNorm, tokensPerSecond: Double(tokens) / max(dt, 1e-9),
+                                     elapsed: Date().timeIntervalSince(started), skipped: skipped)
+            try run.appendMetrics(["step": step, "loss": loss, "lr": p.lr, "grad_norm": gradNorm,
+                                   "tokens_per_s": p.tokensPerSecond, "seconds": dt, "skipped": skipped])
+            progress(p)
+            let evalNow = data.dev != nil && ((recipe.eval.every > 0 && step % recipe.eval.every == 0) || step == total)
+            if evalNow {
+                let report = try evaluate()
+                let improved = try record(report)
+                evaluated(report)
+                last = report
+                if improved, recipe.save.keepBest { try save(to: run.bestPath) }
+                if recipe.eval.earlyStoppingPatience > 0, evalsWithoutImprovement >= recipe.eval.earlyStoppingPatience {
+                    log("early stopping at step \(step): no improvement in \(evalsWithoutImprovement) evaluations")
+                    try saveCheckpoint()
+                    break
+                }
+            }
+            if (recipe.save.every > 0 && step % recipe.save.every == 0) || step == total { try saveCheckpoint() }
+        }
+        try save(to: run.finalPath)
+        return last
+    }
+
+    /// One optimizer step over `grad_accumulation` micro-batches. Non-finite steps are skipped.
+    func trainStep() throws -> (loss: Double, tokens: Int, gradNorm: Double, skipped: Bool) {
+        adapters.zeroGradients()
+        let accumulation = recipe.optimizer.gradAccumulation
+        var loss = 0.0, tokens = 0
+        for _ in 0..<accumulation {
+            let sampled = try sampler.next()
+            let texts = data.train.textBatch(sampled.indices, prefixes: recipe.prefixes)
+            let batch = try TrainingBatch.make(texts, recipe: recipe, anchorAdapter: anchorAdapter,
+                                               positiveAdapter: positiveAdapter)
+            let ids = tokenize(batch.texts)
+            tokens += ids.reduce(0) { $0 + $1.count }
+            loss += try forwardBackward(ids, adapterIDs: batch.adapters, loss: batch.loss,
+                                        scale: 1 / Float(accumulation)) / Double(accumulation)
+        }
+        if injectNonFiniteAt.contains(step) { loss = .nan }
+        step += 1
+        guard loss.isFinite, GradientClipping.allFinite(adapters.gradients, count: adapters.parameterCount) else {
+            skippedSteps += 1
+            consecutiveNonFinite += 1
+            log("step \(step): loss or gradients are not finite; step skipped (\(skippedSteps) so far)")
+            if consecutiveNonFinite >= maxConsecutiveNonFinite {
+                throw TaskLoRAError("training stopped at step \(step): \(consecutiveNonFinite) steps in a row had NaN/Inf loss or gradients; the last good checkpoint is \(run.latestCheckpoint() ?? "none")")
+            }
+            return (loss, tokens, .nan, true)
+        }
+        consecutiveNonFinite = 0
+        let norm = GradientClipping.clip(adapters.gradients, count: adapters.parameterCount, maxNorm: recipe.optimizer.gradClip)
+        optimizer.update(adapters, lr: schedule.lr(step: step - 1))
+        return (loss, tokens, norm, false)
+    }
+
+    /// Loss of one micro-batch; adds `scale` × its gradient to the adapters' gradients.
+    /// With `gradcache_chunk` set, the batch is embedded in chunks without the tape, the loss and its
+    /// gradient w.r.t. the pooled embeddings computed on the whole batch, then each chunk re-run with
+    /// the tape to back-propagate (GradCache): same gradients, memory of one chunk.
+    func forwardBackward(_ ids: [[Int32]], adapterIDs: [Int], loss: any EmbeddingLoss, scale: Float) throws -> Double {
+        let h = encoder.config.hiddenSize, rows = ids.count
+        let dims = recipe.loss.matryoshka?.dims ?? [h]
+        let matryoshka = try Matryoshka(dims: dims, weights: recipe.loss.matryoshka?.weights)
+        let pooled = Tensor(zeros: [rows, h]), dPooled = Tensor(zeros: [rows, h])
+        let chunk = recipe.optimizer.gradcacheChunk > 0 ? recipe.optimizer.gradcacheChunk : rows
+        let chunks = Swift.stride(from: 0, to: rows, by: chunk).map { $0..<min($0 + chunk, rows) }
+        func batch(_ r: Range<Int>) -> TokenBatch { TokenBatch(sequences: Array(ids[r]), adapters: Array(adapterIDs[r])) }
+
+        if chunks.count == 1 {
+            let b = batch(0..<rows)
+            tape.reset()
+            let hidden = encoder.forward(b, adapters: adapters, tape: tape)
+            pooling.forward(hidden: hidden.data, batch: b, hiddenSize: h, pooled: pooled.data)
+            let value = try matryoshka.loss(loss, pooled: pooled.data, rows: rows, hiddenSize: h, dPooled: dPooled.data)
+            try backward(b, dPooled: dPooled.data, scale: scale)
+            return Double(value)
+        }
+        // Pass 1: embeddings only, remembering each chunk's dropout stream so pass 2 draws the same masks.
+        var streams: [SplitMix64] = []
+        for r in chunks {
+            streams.append(encoder.dropoutRNG)
+            let b = batch(r)
+            let hidden = encoder.forward(b, adapters: adapters, training: true)
+            pooling.forward(hidden: hidden.data, batch: b, hiddenSize: h, pooled: pooled.data + r.lowerBound * h)
+        }
+        let value = try matryoshka.loss(loss, pooled: pooled.data, rows: rows, hiddenSize: h, dPooled: dPooled.data)
+        let after = encoder.dropoutRNG
+        for (c, r) in chunks.enumerated() {
+            encoder.dropoutRNG = streams[c]
+            let b = batch(r)
+            tape.reset()
+            _ = encoder.forward(b, adapters: adapters, tape: tape)
+            try backward(b, dPooled: dPooled.data + r.lowerBound * h, scale: scale)
+        }
+        encoder.dropoutRNG = after
+        return Double(value)
+    }
+
+    private func backward(_ b: TokenBatch, dPooled: UnsafeMutablePointer<Float>, scale: Float) throws {
+        let h = encoder.config.hiddenSize
+        if scale != 1 { VectorMath.scale(dPooled, by: scale, count: b.sequenceCount * h) }
+        let dHidden = Tensor(zeros: [b.tokenCount, h])
+        pooling.backward(dpooled: dPooled, batch: b, hiddenSize: h, dhidden: dHidden.data)
+        encoder.backward(tape: tape, dHidden: dHidden.data, tokenCount: b.tokenCount)
+    }
+
+    func tokenize(_ texts: [String]) -> [[Int32]] {
+        SentenceEmbedder(encoder: encoder, tokenizer: tokenizer).tokenize(texts, maxLength: recipe.data.maxLength).ids
+    }
+
+    // MARK: - Evaluation
+
+    public func evaluate() throws -> EvalReport {
+        guard let dev = data.dev else { throw TaskLoRAError("the recipe has no dev set to evaluate on") }
+        let h = encoder.config.hiddenSize
+        let dims = recipe.eval.dims.isEmpty ? [h] : recipe.eval.dims
+        let embedder = SentenceEmbedder(encoder: encoder, tokenizer: tokenizer, pooling: pooling, adapters: adapters)
+        let anchorPrefix = recipe.adapters[anchorAdapter].prefix, positivePrefix = recipe.adapters[positiveAdapter].prefix
+        var byDim: [Int: [String: Double]] = [:]
+        switch dev {
+        case .sts(let pairs, _):
+            let options = SentenceEmbedder.Options(prefix: anchorPrefix, batchSize: 64, maxLength: recipe.data.maxLength,
+                                                   adapter: anchorAdapter)
+            for r in try STSEvaluation.evaluate(embedder: embedder, pairs: pairs, dims: dims, options: options) {
+                byDim[r.dim] = ["spearman": r.spearman, "pearson": r.pearson]
+            }
+        case .retrieval(let queries, let corpus, let qrels, _):
+            let q = try embedder.pooled(queries, options: .init(prefix: anchorPrefix, batchSize: 64,
+                                                                maxLength: recipe.data.maxLength, adapter: anchorAdapter))
+            let c = try embedder.pooled(corpus, options: .init(prefix: positivePrefix, batchSize: 32,
+                                                               maxLength: recipe.data.maxLength, adapter: positiveAdapter))
+            for d in dims {
+                let m = RetrievalMetrics.evaluate(queries: try STSEvaluation.normalized(q.embeddings, dim: d),
+                                                  documents: try STSEvaluation.normalized(c.embeddings, dim: d), qrels: qrels)
+                byDim[d] = ["ndcg@10": m.ndcg10, "mrr@10": m.mrr10, "recall@1": m.recall1, "recall@10": m.recall10,
+                            "recall@100": m.recall100, "map@100": m.map100]
+            }
+        }
+        let metric = recipe.eval.metric == .stsSpearman ? "spearman" : "ndcg@10"
+        guard let value = byDim[dims.max()!]?[metric] else {
+            throw TaskLoRAError("eval.metric \(recipe.eval.metric.rawValue) does not fit the dev set (\(dev.summary))")
+        }
+        return EvalReport(step: step, metric: metric, byDim: byDim, value: value)
+    }
+
+    /// Logs an evaluation; returns whether it is the best so far.
+    @discardableResult
+    func record(_ report: EvalReport) throws -> Bool {
+        try run.appendEval(report)
+        if best == nil || report.value > best!.value {
+            best = (report.step, report.value)
+            evalsWithoutImprovement = 0
+            return true
+        }
+        evalsWithoutImprovement += 1
+        return false
+    }
+
+    // MARK: - Checkpoints
+
+    func saveCheckpoint() throws {
+        try save(to: run.checkpointPath(step: step))
+        try run.prune(keepLast: recipe.save.keepLast)
+    }
+
+    /// Adapters + everything needed to resume: AdamW moments, step, sampler position, dropout RNG,
+    /// counters and the resolved recipe.
+    func save(to path: String) throws {
+        var ckpt = Checkpoint(configJSON: encoder.config.jsonString())
+        ckpt.metadata = ["kind": "adapters", "base_model": recipe.model, "pooling": pooling.rawValue]
+        for (i, name) in adapters.names.enumerated() {
+            ckpt.adapters[name] = adapters.archive(adapter: i, prefix: recipe.adapters[i].prefix)
+        }
+        let n = adapters.parameterCount
+        let m = Tensor(zeros: [n]), v = Tensor(zeros: [n])
+        m.data.update(from: optimizer.m, count: n)
+        v.data.update(from: optimizer.v, count: n)
+        ckpt.training = ["adamw.m": m, "adamw.v": v]
+        let samplerJSON = String(decoding: try JSONEncoder().encode(sampler.state), as: UTF8.self)
+        ckpt.trainingAttributes = [
+            "step": String(step), "adamw_step": String(optimizer.step), "sampler": samplerJSON,
+            "dropout_rng": String(encoder.dropoutRNG.state), "recipe": recipe.resolvedYAML(),
+            "skipped_steps": String(skippedSteps), "consecutive_non_finite": String(consecutiveNonFinite),
+            "evals_without_improvement": String(evalsWithoutImprovement),
+            "best_step": best.map { String($0.step) } ?? "", "best_value": best.map { String($0.value) } ?? "",
+        ]
+        try ckpt.write(to: path)
+    }
+
+    /// Continues from the newest checkpoint in the run directory that reads back whole.
+    func restoreLatest() throws {
+        for path in run.checkpoints().reversed() {
+            let ckpt: Checkpoint
+            do { ckpt = try Checkpoint.read(path: path) } catch {
+                log("skipping \(path): \(error)")
+                continue
+            }
+            try restore(ckpt, path: path)
+            log("resuming from \(path) at step \(step)")
+            try run.truncateMetrics(afterStep: step)
+            return
+        }
+        throw TaskLoRAError.file(run.path, "has no complete checkpoint to resume from")
+    }
+
+    func restore(_ ckpt: Checkpoint, path: String) throws {
+        let a = ckpt.trainingAttributes
+        guard let stepValue = a["step"].flatMap(Int.init), let adamStep = a["adamw_step"].flatMap(Int.init),
+              let samplerJSON = a["sampler"], let rng = a["dropout_rng"].flatMap(UInt64.init),
+              let m = ckpt.training["adamw.m"], let v = ckpt.training["adamw.v"] else {
+            throw TaskLoRAError.file(path, "is not a resumable training checkpoint")
+        }
+        for (i, name) in adapters.names.enumerated() {
+            guard let archive = ckpt.adapters[name] else { throw TaskLoRAError.file(path, "has no adapter \(name)") }
+            try adapters.load(adapter: i, from: archive, source: path)
+        }
+        guard m.count == adapters.parameterCount, v.count == adapters.parameterCount else {
+            throw TaskLoRAError.file(path, "optimizer state has \(m.count) values for \(adapters.parameterCount) parameters")
+        }
+        try optimizer.restore(AdamW.State(step: adamStep, m: m.array, v: v.array))
+        try sampler.restore(try JSONDecoder().decode(BatchSamplerState.self, from: Data(samplerJSON.utf8)))
+        encoder.dropoutRNG = SplitMix64(seed: 0)
+        encoder.dropoutRNG.state = rng
+        step = stepValue
+        skippedSteps = Int(a["skipped_steps"] ?? "") ?? 0
+        consecutiveNonFinite = Int(a["consecutive_non_finite"] ?? "") ?? 0
+        evalsWithoutImprovement = Int(a["evals_without_improvement"] ?? "") ?? 0
+        if let bs = Int(a["best_step"] ?? ""), let bv = Double(a["best_value"] ?? "") { best = (bs, bv) }
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+
+/// What evaluation runs on during training.
+public enum DevSet: Sendable {
+    /// Scored pairs: Spearman of cosine vs gold.
+    case sts(pairs: [(String, String, Double)], source: String)
+    /// Queries against a corpus; `qrels[q]` maps corpus index → grade.
+    case retrieval(queries: [String], corpus: [String], qrels: [[Int: Int]], source: String)
+
+    public var summary: String {
+        switch self {
+        case .sts(let pairs, let source): return "\(pairs.count) scored pairs from \(source)"
+        case .retrieval(let q, let c, _, let source): return "\(q.count) queries over \(c.count) passages from \(source)"
+        }
+    }
+}
+
+/// The recipe's training set (all files merged) and its dev set.
+public struct TrainingData: Sendable {
+    public var train: TrainingDataset
+    public var dev: DevSet?
+
+    public static func load(recipe: Recipe) throws -> TrainingData {
+        let d = recipe.data
+        var parts: [TrainingDataset] = []
+        var heldOutSQuAD: [SQuADData] = []
+        let options = ReadOptions(scoreNormalization: .divide(by: d.scoreScale), hardNegatives: recipe.loss.hardNegatives,
+                                  seed: UInt64(recipe.seed))
+        for path in d.train {
+            let format = try d.readerFormat ?? DataFormat.detect(path: path)
+            switch format {
+            case .squad:
+                var squad = try SQuADReader.read(path: path, options: options)
+                if d.heldOut > 0, d.dev == nil {
+                    // Whole paragraphs held out: evaluation retrieves passages never trained on.
+                    let split = try squad.splitByParagraph(heldOutFraction: d.heldOut, seed: UInt64(recipe.seed))
+                    squad = split.train
+                    heldOutSQuAD.append(split.heldOut)
+                }
+                parts.append(try squad.trainingDataset(hardNegatives: recipe.loss.hardNegatives, seed: UInt64(recipe.seed)))
+            case .sick:
+                parts.append(try SICKReader.read(path: path, options: options).relatedness())
+            default:
+                parts.append(try TrainingDataset.load(path: path, format: format, options: options))
+            }
+        }
+        var train = try merge(parts)
+        var dev: DevSet? = nil
+        if let devPath = d.dev {
+            dev = try loadDev(path: devPath, format: nil)
+        } else if !heldOutSQuAD.isEmpty {
+            dev = retrievalSet(heldOutSQuAD, source: "held-out paragraphs (\(Int(d.heldOut * 100)) %) of the training files")
+        } else if d.heldOut > 0 {
+            let split = try train.split(heldOutFraction: d.heldOut, seed: UInt64(recipe.seed))
+            train = split.train
+            dev = try devSet(from: split.heldOut, source: "held-out rows (\(Int(d.heldOut * 100)) %) of the training files")
+        }
+        return TrainingData(train: train, dev: dev)
+    }
+
+    /// A dev file: SQuAD JSON → retrieval; anything with scores → STS.
+    public static func loadDev(path: String, format: DataFormat?) throws -> DevSet {
+        let f = try format ?? DataFormat.detect(path: path)
+        if f == .squad { return retrievalSet([try SQuADReader.read(path: path)], source: path) }
+        let ds = f == .sick ? try SICKReader.read(path: path).relatedness() : try TrainingDataset.load(path: path, format: f)
+        return try devSet(from: ds, source: path)
+    }
+
+    static func devSet(from ds: TrainingDataset, source: String) throws -> DevSet {
+        switch ds.examples {
+        case .scoredPairs(let rows):
+            return .sts(pairs: rows.map { ($0.sentence1, $0.sentence2, $0.score) }, source: source)
+        case .pairs(let rows):
+            return retrievalPairs(rows.map { ($0.anchor, $0.positive) }, source: source)
+        case .tuples(let rows):
+            return retrievalPairs(rows.map { ($0.anchor, $0.positive) }, source: source)
+        case .labeledTexts:
+            throw TaskLoRAError.file(source, "labeled texts cannot be a dev set for STS or retrieval")
+        }
+    }
+
+    /// Anchor → positive pairs as retrieval: the corpus is every distinct positive.
+    static func retrievalPairs(_ pairs: [(String, String)], source: String) -> DevSet {
+        var corpusIndex: [String: Int] = [:], corpus: [String] = []
+        var queries: [String] = [], qrels: [[Int: Int]] = []
+        for (q, p) in pairs {
+            let i = corpusIndex[p] ?? { corpus.append(p); corpusIndex[p] = corpus.count - 1; return corpus.count - 1 }()
+            queries.append(q)
+            qrels.append([i: 1])
+        }
+        return .retrieval(queries: queries, corpus: corpus, qrels: qrels, source: source)
+    }
+
+    static func retrievalSet(_ sets: [SQuADData], source: String) -> DevSet {
+        var corpus: [String] = [], queries: [String] = [], qrels: [[Int: Int]] = []
+        for s in sets {
+            var index: [String: Int] = [:]
+            for p in s.paragraphs {
+                index[p.id] = corpus.count
+                corpus.append(p.text)
+            }
+            for q in s.questions {
+                guard let i = index[q.paragraphID] else { continue }
+                queries.append(q.text)
+                qrels.append([i: 1])
+            }
+        }
+        return .retrieval(queries: queries, corpus: corpus, qrels: qrels, source: source)
+    }
+
+    static func merge(_ parts: [TrainingDataset]) throws -> TrainingDataset {
+        guard var first = parts.first else { throw TaskLoRAError("the recipe names no training data") }
+        for p in parts.dropFirst() {
+            guard p.kind == first.kind else {
+                throw TaskLoRAError.file(p.source, "holds \(p.kind.rawValue) but \(first.source) holds \(first.kind.rawValue)")
+            }
+            switch (first.examples, p.examples) {
+            case (.pairs(let a), .pairs(let b)): first.examples = .pairs(a + b)
+            case (.tuples(let a), .tuples(let b)): first.examples = .tuples(a + b)
+            case (.scoredPairs(let a), .scoredPairs(let b)): first.examples = .scoredPairs(a + b)
+            case (.labeledTexts(let a), .labeledTexts(let b)): first.examples = .labeledTexts(a + b)
+            default: break
+            }
+            first.skipped += p.skipped
+        }
+        if parts.count > 1 { first.source = "\(parts.count) files" }
+        return first
+    }
+}

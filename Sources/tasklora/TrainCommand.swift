@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import TaskLoRA
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train LoRA adapters from a recipe (see docs/recipes.md).",
+        discussion: """
+            Writes the run directory named by the recipe's `output`: recipe.yaml, metrics.jsonl, \
+            checkpoints/step-*.h5, best.h5 and final.h5. --resume RUN_DIR continues a run from its \
+            newest complete checkpoint so that the remaining steps equal those of an uninterrupted run.
+            """)
+
+    @Argument(help: "The recipe (.yaml). Optional with --resume, which reads RUN_DIR/recipe.yaml.")
+    var recipe: String?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a recipe key, e.g. --set optimizer.lr=1e-4.",
+                                                          valueName: "key=value"))
+    var overrides: [String] = []
+
+    @Option(name: .long, help: "Continue the run in this directory.")
+    var resume: String?
+
+    func validate() throws {
+        if recipe == nil, resume == nil { throw ValidationError("give a recipe, or --resume RUN_DIR") }
+        if let bad = overrides.first(where: { !$0.contains("=") }) {
+            throw ValidationError("--set expects key=value, got \(bad)")
+        }
+    }
+
+    func run() throws {
+        let path = recipe ?? resume! + "/recipe.yaml"
+        var loaded = try Recipe.load(path: path, overrides: overrides)
+        if let resume { loaded.output = resume }
+        try loaded.checkInputs(source: path)
+        let trainer = try Trainer(recipe: loaded, resume: resume != nil, log: { note($0) })
+        let bar = ProgressBar("train", total: loaded.schedule.steps)
+        let report = try trainer.train(progress: { p in
+            bar.update(p.step, unit: String(format: "steps  loss %.4f  lr %.2e  %.0f tok/s", p.loss, p.lr, p.tokensPerSecond))
+        }, evaluated: { r in
+            let dims = r.byDim.keys.sorted().map { String(format: "%d: %.4g", $0, r.byDim[$0]![r.metric]!) }.joined(separator: "  ")
+            note("eval step \(r.step): \(r.metric) by dim  \(dims)")
+        })
+        if let best = trainer.best { note(String(format: "best %@ %.4f at step %d", report?.metric ?? "", best.value, best.step)) }
+        if trainer.skippedSteps > 0 { warn("\(trainer.skippedSteps) steps skipped for NaN/Inf loss or gradients") }
+        print("run directory: \(trainer.run.path) (final adapters: \(trainer.run.finalPath))")
+    }
+}
