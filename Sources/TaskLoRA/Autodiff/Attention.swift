@@ -57,14 +57,10 @@ public enum Attention {
         for r in 0..<len { Softmax.row(p + r * len, count: len) }
     }
 
-    /// Runs `body(sequence, head, length, scratch)` for every (sequence, head) pair on our threads, with
-    /// OpenBLAS single-threaded inside so the two thread pools never compete for the cores.
+    /// Runs `body(sequence, head, length, scratch)` for every (sequence, head) pair on our threads.
     static func perHead<S: Real>(batch: TokenBatch, heads: Int, scratchPerTask: Int,
                                  _ body: (Int, Int, Int, UnsafeMutablePointer<S>) -> Void) {
         let tasks = batch.sequenceCount * heads
-        let blasThreads = BLAS.threads
-        if blasThreads != 1 { BLAS.threads = 1 }
-        defer { if blasThreads != 1 { BLAS.threads = blasThreads } }
         Parallel.forEachChunk(tasks, minChunk: 1) { range in
             var capacity = 0
             var scratch: UnsafeMutablePointer<S>? = nil
@@ -91,9 +87,14 @@ public enum Softmax {
     public static func row<S: Real>(_ x: UnsafeMutablePointer<S>, count n: Int) {
         var m = -S.infinity
         for i in 0..<n where x[i] > m { m = x[i] }
-        var s: S = 0
-        for i in 0..<n { let e = S.exp(x[i] - m); x[i] = e; s += e }
-        let inv = 1 / s
-        for i in 0..<n { x[i] *= inv }
+        for i in 0..<n { x[i] -= m }
+        if S.self == Float.self {
+            let f = UnsafeMutableRawPointer(x).assumingMemoryBound(to: Float.self)
+            FastMath.exp(f, f, count: n)
+        } else {
+            for i in 0..<n { x[i] = S.exp(x[i]) }
+        }
+        let inv = 1 / VectorMath.sum(x, count: n)
+        VectorMath.scale(x, by: inv, count: n)
     }
 }
