@@ -11,8 +11,7 @@ struct EmbedCommand: ParsableCommand {
             Texts longer than --max-length tokens are truncated and counted in a warning.
             """)
 
-    @Option(name: .long, help: "A tasklora checkpoint (.h5).")
-    var model: String
+    @OptionGroup var model: ModelOptions
 
     @Option(name: .long, help: "Input: UTF-8 text, one text per line, or .jsonl with a \"text\" field.")
     var input: String
@@ -22,9 +21,6 @@ struct EmbedCommand: ParsableCommand {
 
     @Option(name: .long, help: "Matryoshka dimension: keep the first D components, then normalize.")
     var dim: Int?
-
-    @Option(name: .long, help: "Text prepended to every input, e.g. \"query: \".")
-    var prefix: String = ""
 
     @Option(name: .long, help: "Sequences per forward pass.")
     var batchSize: Int = 32
@@ -46,13 +42,14 @@ struct EmbedCommand: ParsableCommand {
     }
 
     func run() throws {
-        let embedder = try LoadedModel.loadEmbedder(checkpoint: model)
+        let (embedder, adapter, prefix) = try model.load()
         if let pooling { embedder.pooling = pooling }
         let texts = try TextLines.read(path: input)
         let empty = texts.filter(\.isEmpty).count
         if empty > 0 { warn("\(empty) empty input line(s) embedded as the empty text") }
         let bar = texts.count >= 256 ? ProgressBar("embed", total: texts.count) : nil
-        let options = SentenceEmbedder.Options(dim: dim, prefix: prefix, batchSize: batchSize, maxLength: maxLength)
+        let options = SentenceEmbedder.Options(dim: dim, prefix: prefix, batchSize: batchSize, maxLength: maxLength,
+                                               adapter: adapter)
         let started = Date()
         let result = try embedder.embed(texts, options: options) { done, _ in bar?.update(done) }
         let seconds = Date().timeIntervalSince(started)

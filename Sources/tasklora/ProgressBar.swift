@@ -14,28 +14,28 @@ final class ProgressBar {
         self.total = total
     }
 
-    func update(_ done: Int, unit: String = "texts") {
+    /// Redraws the bar; `status` is shown after the count (e.g. "loss 0.41  lr 1e-4").
+    func update(_ done: Int, unit: String = "texts", status: String = "") {
         let now = Date()
         let elapsed = now.timeIntervalSince(start)
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
         let eta = rate > 0 ? Double(total - done) / rate : 0
         let fraction = total > 0 ? Double(done) / Double(total) : 1
+        let tail = (status.isEmpty ? String(format: "%.1f %@/s", rate, unit) : status) + "  ETA " + Self.clock(eta)
         if interactive {
             guard done == total || now.timeIntervalSince(lastDraw) > 0.1 else { return }
             lastDraw = now
             let width = 30, filled = Int(fraction * Double(width))
             let bar = String(repeating: "=", count: filled) + (filled < width ? ">" : "")
                 + String(repeating: " ", count: max(0, width - filled - 1))
-            let line = String(format: "\r%@ [%@] %d/%d %@  %.0f/s  ETA %@", label, bar, done, total, unit,
-                              rate, Self.clock(eta))
+            let line = "\r\(label) [\(bar)] \(done)/\(total) \(unit)  \(tail)\u{1B}[K"
             FileHandle.standardError.write(Data(line.utf8))
             if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
         } else {
             let tenth = Int(fraction * 10)
             guard tenth > lastLoggedTenth else { return }
             lastLoggedTenth = tenth
-            let line = String(format: "%@: %d/%d %@ (%.0f/s)\n", label, done, total, unit, rate)
-            FileHandle.standardError.write(Data(line.utf8))
+            FileHandle.standardError.write(Data("\(label): \(done)/\(total) \(unit)  \(tail)\n".utf8))
         }
     }
 

@@ -37,7 +37,8 @@ struct TrainCommand: ParsableCommand {
         let trainer = try Trainer(recipe: loaded, resume: resume != nil, log: { note($0) })
         let bar = ProgressBar("train", total: loaded.schedule.steps)
         let report = try trainer.train(progress: { p in
-            bar.update(p.step, unit: String(format: "steps  loss %.4f  lr %.2e  %.0f tok/s", p.loss, p.lr, p.tokensPerSecond))
+            bar.update(p.step, unit: "steps",
+                       status: String(format: "loss %.4f  lr %.2e  %.0f tokens/s", p.loss, p.lr, p.tokensPerSecond))
         }, evaluated: { r in
             let dims = r.byDim.keys.sorted().map { String(format: "%d: %.4g", $0, r.byDim[$0]![r.metric]!) }.joined(separator: "  ")
             note("eval step \(r.step): \(r.metric) by dim  \(dims)")

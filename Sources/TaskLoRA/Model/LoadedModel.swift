@@ -1,6 +1,8 @@
 import Foundation
 
-/// Opens tasklora checkpoints for the commands that use a model.
+/// Opens tasklora checkpoints for the commands that use a model: a base checkpoint, optionally with
+/// adapters stored in it or in adapter-only checkpoints (a training run's `best.h5` / `final.h5`,
+/// which name their base model in the `base_model` metadata).
 public enum LoadedModel {
     public static func loadEncoder(_ ckpt: Checkpoint, path: String) throws -> TextEncoder {
         let config = try EncoderConfig.decode(Data(ckpt.configJSON.utf8), source: path)
@@ -15,14 +17,71 @@ public enum LoadedModel {
         return try makeTokenizer(from: archive)
     }
 
+    /// The tokenizer of a checkpoint, or of its base model for an adapter-only checkpoint.
     public static func loadTokenizer(checkpoint path: String) throws -> TextTokenizer {
-        try loadTokenizer(try Checkpoint.read(path: path, loadWeights: false), path: path)
+        let ckpt = try Checkpoint.read(path: path, loadWeights: false)
+        if ckpt.tokenizer == nil, let base = ckpt.metadata["base_model"] {
+            return try loadTokenizer(try Checkpoint.read(path: base, loadWeights: false), path: base)
+        }
+        return try loadTokenizer(ckpt, path: path)
     }
 
-    public static func loadEmbedder(checkpoint path: String) throws -> SentenceEmbedder {
-        let ckpt = try Checkpoint.read(path: path)
+    /// An embedder for `path` with every adapter found in it, in its base model and in `adapterFiles`
+    /// (later files win on equal names); also each adapter's instruction prefix.
+    public static func loadEmbedder(checkpoint path: String, adapterFiles: [String] = []) throws
+        -> (embedder: SentenceEmbedder, prefixes: [String: String]) {
+        var ckpt = try Checkpoint.read(path: path)
+        var basePath = path
+        var archives: [(String, AdapterArchive, String)] = []
+        if ckpt.weights.isEmpty {
+            guard let base = ckpt.metadata["base_model"] else {
+                throw TaskLoRAError.file(path, "holds adapters only and does not name its base model")
+            }
+            let adapterCheckpoint = ckpt
+            ckpt = try Checkpoint.read(path: base)
+            basePath = base
+            try checkSameModel(adapterCheckpoint, adapterPath: path, base: ckpt, basePath: base)
+            archives = ckpt.adapters.map { ($0.key, $0.value, base) }
+            archives += adapterCheckpoint.adapters.map { ($0.key, $0.value, path) }
+        } else {
+            archives = ckpt.adapters.map { ($0.key, $0.value, path) }
+        }
+        for file in adapterFiles {
+            let extra = try Checkpoint.read(path: file, loadWeights: false)
+            try checkSameModel(extra, adapterPath: file, base: ckpt, basePath: basePath)
+            archives += extra.adapters.map { ($0.key, $0.value, file) }
+        }
+        // Later sources override earlier ones; order by name for stable indices.
+        var byName: [String: (AdapterArchive, String)] = [:]
+        for (name, archive, source) in archives { byName[name] = (archive, source) }
+        let encoder = try loadEncoder(ckpt, path: basePath)
         let pooling = Pooling(rawValue: ckpt.metadata["pooling"] ?? "mean") ?? .mean
-        return SentenceEmbedder(encoder: try loadEncoder(ckpt, path: path),
-                                tokenizer: try loadTokenizer(ckpt, path: path), pooling: pooling)
+        let embedder = SentenceEmbedder(encoder: encoder, tokenizer: try loadTokenizer(ckpt, path: basePath), pooling: pooling)
+        var prefixes: [String: String] = [:]
+        if !byName.isEmpty {
+            let names = byName.keys.sorted()
+            let adapters = try LoRAAdapters(names: names, configs: try names.map { name in
+                let (archive, source) = byName[name]!
+                let (config, prefix) = try LoRAAdapters.config(of: archive, name: name, source: source)
+                prefixes[name] = prefix
+                return config
+            }, model: encoder.config)
+            for (i, name) in names.enumerated() {
+                let (archive, source) = byName[name]!
+                try adapters.load(adapter: i, from: archive, source: source)
+            }
+            embedder.adapters = adapters
+        }
+        return (embedder, prefixes)
+    }
+
+    /// Refuses adapters trained on a model of another shape.
+    static func checkSameModel(_ adapterCheckpoint: Checkpoint, adapterPath: String, base: Checkpoint, basePath: String) throws {
+        let a = try EncoderConfig.decode(Data(adapterCheckpoint.configJSON.utf8), source: adapterPath)
+        let b = try EncoderConfig.decode(Data(base.configJSON.utf8), source: basePath)
+        guard a.hiddenSize == b.hiddenSize, a.numHiddenLayers == b.numHiddenLayers, a.vocabSize == b.vocabSize,
+              a.intermediateSize == b.intermediateSize else {
+            throw TaskLoRAError.file(adapterPath, "adapters were trained on a \(a.numHiddenLayers)-layer, hidden-\(a.hiddenSize) model, but \(basePath) has \(b.numHiddenLayers) layers, hidden \(b.hiddenSize)")
+        }
     }
 }

@@ -44,8 +44,11 @@ public final class Trainer {
     var evalsWithoutImprovement = 0
     /// Stop after this many non-finite steps in a row.
     public var maxConsecutiveNonFinite = 5
-    /// Test hook: makes the loss non-finite at these steps.
+    /// Test hook: makes the loss non-finite at these steps (numbered from 1, as in metrics.jsonl).
     public var injectNonFiniteAt: Set<Int> = []
+    /// Test hook: simulates an interruption: `train` returns right after this step, with a
+    /// checkpoint of it saved and no final.h5, as a run killed just after its checkpoint.
+    public var stopAfterStep: Int?
 
     public init(recipe: Recipe, resume: Bool = false, log: @escaping (String) -> Void = { _ in }) throws {
         try recipe.validate()
@@ -130,7 +133,9 @@ public final class Trainer {
                     break
                 }
             }
-            if (recipe.save.every > 0 && step % recipe.save.every == 0) || step == total { try saveCheckpoint() }
+            let saveNow = (recipe.save.every > 0 && step % recipe.save.every == 0) || step == total
+            if saveNow || step == stopAfterStep { try saveCheckpoint() }
+            if step == stopAfterStep { return last }
         }
         try save(to: run.finalPath)
         return last
@@ -151,8 +156,8 @@ public final class Trainer {
             loss += try forwardBackward(ids, adapterIDs: batch.adapters, loss: batch.loss,
                                         scale: 1 / Float(accumulation)) / Double(accumulation)
         }
-        if injectNonFiniteAt.contains(step) { loss = .nan }
         step += 1
+        if injectNonFiniteAt.contains(step) { loss = .nan }
         guard loss.isFinite, GradientClipping.allFinite(adapters.gradients, count: adapters.parameterCount) else {
             skippedSteps += 1
             consecutiveNonFinite += 1

@@ -1,0 +1,40 @@
+import ArgumentParser
+import TaskLoRA
+
+/// The model a command embeds with: a checkpoint, optional adapter files, the adapter (task) to
+/// apply and the instruction prefix.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "A tasklora checkpoint (.h5): a base model, or a run's best.h5 / final.h5.")
+    var model: String
+
+    @Option(name: .long, help: ArgumentHelp("Extra adapter checkpoint(s) to load.", valueName: "file.h5"))
+    var adapters: [String] = []
+
+    @Option(name: [.long, .customLong("adapter")], help: "Apply this adapter (task), e.g. retrieval.query, with its prefix.")
+    var task: String?
+
+    @Option(name: .long, help: "Text prepended to every input (default: the task's prefix, or none).")
+    var prefix: String?
+
+    @Flag(name: .long, help: "Do not prepend the task's instruction prefix.")
+    var noPrefix = false
+
+    func validate() throws {
+        if noPrefix, prefix != nil { throw ValidationError("--prefix and --no-prefix exclude each other") }
+    }
+
+    /// The embedder and the options that select the task and prefix.
+    func load() throws -> (SentenceEmbedder, adapter: Int?, prefix: String) {
+        let (embedder, prefixes) = try LoadedModel.loadEmbedder(checkpoint: model, adapterFiles: adapters)
+        var adapter: Int? = nil
+        if let task {
+            guard let index = embedder.adapters?.adapterIndex(task) else {
+                let known = embedder.adapters?.names.joined(separator: ", ") ?? "none"
+                throw TaskLoRAError.file(model, "has no adapter \"\(task)\" (adapters: \(known))")
+            }
+            adapter = index
+        }
+        let text = noPrefix ? "" : (prefix ?? task.flatMap { prefixes[$0] } ?? "")
+        return (embedder, adapter, text)
+    }
+}
