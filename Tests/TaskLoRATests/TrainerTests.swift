@@ -71,13 +71,13 @@ final class TrainerTests: XCTestCase {
         XCTAssertLessThanOrEqual(diff, relative * scale, "max difference \(diff) vs scale \(scale)", file: file, line: line)
     }
 
-    /// GradCache (chunks of 3 and of 5 rows, the last one short) gives the plain pass's loss and
-    /// gradients: InfoNCE with a hard negative (12 rows) and Matryoshka dims.
+    /// GradCache (chunks of 3 and of 4 rows, the last one short) gives the plain pass's loss and
+    /// gradients: InfoNCE with a hard negative (5 examples, 15 rows) and Matryoshka dims.
     func testGradCacheMatchesThePlainPass() throws {
         let train = try F.write(F.pairs(16, negatives: 1), name: "train.jsonl")
-        let base = ["adapters.0.dropout=0", "loss.hard_negatives=1", "loss.matryoshka.dims=[16, 32]"]
+        let base = ["adapters.0.dropout=0", "loss.hard_negatives=1", "loss.matryoshka.dims=[16, 32]", "data.batch_size=5"]
         let plain = try gradients(try F.recipe(train: train, dev: nil, output: F.newDirectory("gc0"), overrides: base))
-        for chunk in [3, 5] {
+        for chunk in [3, 4] {
             let cached = try gradients(try F.recipe(train: train, dev: nil, output: F.newDirectory("gc\(chunk)"),
                                                     overrides: base + ["optimizer.gradcache_chunk=\(chunk)"]))
             XCTAssertEqual(cached.loss, plain.loss, accuracy: 1e-6 * max(1, abs(plain.loss)))
@@ -203,15 +203,26 @@ final class TrainerTests: XCTestCase {
         XCTAssertTrue(length.contains("max_length"), length)
     }
 
-    func testHardNegativesOnPairsWithoutNegatives() throws {
-        let train = try F.write(F.pairs(12), name: "pairs.jsonl")
-        let message = F.error {
-            let t = try Trainer(recipe: try F.recipe(train: train, dev: nil, output: F.newDirectory("hn"),
-                                                     overrides: ["loss.hard_negatives=1"]))
-            try t.train()
+    /// Data that lacks what the loss reads is refused when the trainer starts, naming the file.
+    func testDataThatDoesNotFitTheLoss() throws {
+        let pairs = try F.write(F.pairs(12), name: "pairs.jsonl")
+        func start(_ train: String, _ overrides: [String]) -> String {
+            F.error { _ = try Trainer(recipe: try F.recipe(train: train, dev: nil, output: F.newDirectory("fit"), overrides: overrides)) }
         }
-        XCTAssertTrue(message.contains("hard_negatives"), message)
-        XCTAssertTrue(message.contains(train), message)
+        let hard = start(pairs, ["loss.hard_negatives=1"])
+        XCTAssertTrue(hard.contains(pairs) && hard.contains("loss.hard_negatives is 1"), hard)
+        let tuples = try F.write(F.pairs(12, negatives: 1), name: "tuples.jsonl")
+        let tooFew = start(tuples, ["loss.hard_negatives=2"])
+        XCTAssertTrue(tooFew.contains(tuples) && tooFew.contains("example 1 has 1 negatives"), tooFew)
+        let cosent = start(pairs, ["loss.type=cosent"])
+        XCTAssertTrue(cosent.contains(pairs) && cosent.contains("scored pairs"), cosent)
+        let classification = start(pairs, ["loss.type=classification"])
+        XCTAssertTrue(classification.contains(pairs) && classification.contains("negatives"), classification)
+        let labeled = try F.write(F.labeled(12), name: "labeled.jsonl")
+        let infonce = start(labeled, [])
+        XCTAssertTrue(infonce.contains(labeled) && infonce.contains("infonce"), infonce)
+        let separation = start(pairs, ["loss.type=separation"])
+        XCTAssertTrue(separation.contains(pairs) && separation.contains("labeled texts"), separation)
     }
 
     // MARK: - Every loss

@@ -104,7 +104,8 @@ public final class Trainer {
         if step == 0, data.dev != nil {
             // Step 0: the adapters are still the identity, so this is the base model's score.
             let report = try evaluate()
-            try record(report)
+            // If no later evaluation beats the base model, best.h5 is the identity adapters.
+            if try record(report), recipe.save.keepBest { try save(to: run.bestPath) }
             evaluated(report)
         }
         let started = Date()

@@ -14,8 +14,9 @@ public struct TrainingBatch {
         switch recipe.loss.type {
         case .infonce, .classification:
             let classification = recipe.loss.type == .classification
-            // Classification uses every negative the data gives (jina: 7); InfoNCE the recipe's count.
-            let k = classification ? (batch.negatives.first?.count ?? 0) : recipe.loss.hardNegatives
+            // Classification uses every negative the data gives (jina: 7; the fewest in the batch
+            // when rows differ); InfoNCE the recipe's count.
+            let k = classification ? (batch.negatives.map(\.count).min() ?? 0) : recipe.loss.hardNegatives
             var negatives: [String] = []
             for (i, row) in batch.negatives.enumerated() where k > 0 {
                 guard row.count >= k else {

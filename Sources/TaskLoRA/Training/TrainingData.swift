@@ -55,7 +55,33 @@ public struct TrainingData: Sendable {
             train = split.train
             dev = try devSet(from: split.heldOut, source: "held-out rows (\(Int(d.heldOut * 100)) %) of the training files")
         }
+        try checkFits(train, loss: recipe.loss)
         return TrainingData(train: train, dev: dev)
+    }
+
+    /// The training data must have what the loss reads (scores, labels, enough negatives): caught
+    /// here, naming the file, instead of at the first batch.
+    static func checkFits(_ train: TrainingDataset, loss: Recipe.Loss) throws {
+        let needs: String?
+        switch (loss.type, train.examples) {
+        case (.infonce, .labeledTexts): needs = "pairs (anchor, positive)"
+        case (.infonce, .tuples(let rows)) where loss.hardNegatives > 0:
+            if let i = rows.firstIndex(where: { $0.negatives.count < loss.hardNegatives }) {
+                throw TaskLoRAError.file(train.source, "example \(i + 1) has \(rows[i].negatives.count) negatives, but loss.hard_negatives is \(loss.hardNegatives)")
+            }
+            needs = nil
+        case (.infonce, _) where loss.hardNegatives > 0:
+            needs = "examples with \"negatives\" (loss.hard_negatives is \(loss.hardNegatives))"
+        case (.classification, .tuples): needs = nil
+        case (.classification, _): needs = "examples with \"negatives\" (the classification loss scores the positive against them)"
+        case (.cosent, .scoredPairs), (.separation, .labeledTexts): needs = nil
+        case (.cosent, _): needs = "scored pairs (sentence1, sentence2, score)"
+        case (.separation, _): needs = "labeled texts (text, label)"
+        default: needs = nil
+        }
+        if let needs {
+            throw TaskLoRAError.file(train.source, "holds \(train.kind.rawValue), but loss \(loss.type.rawValue) needs \(needs)")
+        }
     }
 
     /// A dev file: SQuAD JSON → retrieval; anything with scores → STS.
