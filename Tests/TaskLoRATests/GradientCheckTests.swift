@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import TaskLoRA
 
@@ -145,6 +146,46 @@ final class GradientCheckTests: XCTestCase {
         var dqkv = [Double](repeating: 0, count: t * 3 * h)
         Attention.backward(dcontext: g, qkv: qkv, dqkv: &dqkv, batch: batch, heads: heads, headDim: d)
         assertGradient("Attention dqkv", x: &qkv, analytic: dqkv, loss: f)
+    }
+
+    func testAttentionTiledOverRowBlocksOfALongSequence() {
+        // L > Attention.rowBlock: forward against a naive implementation, backward against finite
+        // differences on sampled elements (including rows of the second block).
+        let heads = 1, d = 4, h = 4, len = Attention.rowBlock + 44
+        let batch = TokenBatch(sequences: [[Int32](repeating: 0, count: len)])
+        var qkv = random(len * 3 * h, scale: 0.5)
+        let g = random(len * h)
+        var ctx = [Double](repeating: 0, count: len * h)
+        Attention.forward(qkv: qkv, context: &ctx, batch: batch, heads: heads, headDim: d)
+        var worst = 0.0
+        for i in Swift.stride(from: 0, to: len, by: 37) {
+            var scores = (0..<len).map { j in (0..<d).reduce(0.0) { $0 + qkv[i * 12 + $1] * qkv[j * 12 + 4 + $1] } / 2 }
+            let m = scores.max()!
+            scores = scores.map { Foundation.exp($0 - m) }
+            let z = scores.reduce(0, +)
+            for c in 0..<d {
+                let ref = (0..<len).reduce(0.0) { $0 + scores[$1] / z * qkv[$1 * 12 + 8 + c] }
+                worst = max(worst, abs(ref - ctx[i * h + c]))
+            }
+        }
+        XCTAssertLessThan(worst, 1e-12)
+        var dqkv = [Double](repeating: 0, count: len * 3 * h)
+        Attention.backward(dcontext: g, qkv: qkv, dqkv: &dqkv, batch: batch, heads: heads, headDim: d)
+        func f(_ x: [Double]) -> Double {
+            var c = [Double](repeating: 0, count: len * h)
+            Attention.forward(qkv: x, context: &c, batch: batch, heads: heads, headDim: d)
+            return dot(c, g)
+        }
+        var maxErr = 0.0
+        for i in Swift.stride(from: 3, to: qkv.count, by: 97) {
+            let keep = qkv[i], eps = 1e-5
+            qkv[i] = keep + eps; let up = f(qkv)
+            qkv[i] = keep - eps; let down = f(qkv)
+            qkv[i] = keep
+            let numeric = (up - down) / (2 * eps)
+            maxErr = max(maxErr, abs(numeric - dqkv[i]) / max(1, abs(numeric)))
+        }
+        XCTAssertLessThan(maxErr, 1e-7)
     }
 
     func testAttentionIsolatesSequences() {

@@ -4,18 +4,25 @@
 /// Backward recomputes the probabilities from q and k instead of storing the (L, L) matrices, so
 /// the activations kept for training grow linearly with sequence length.
 public enum Attention {
+    /// Query rows handled at once: score buffers are (rowBlock, L), so attention memory grows
+    /// linearly with the sequence length L (each block still sees every key, so the softmax is exact).
+    public static let rowBlock = 256
+
     /// qkv (T, 3H) rows [q | k | v], heads of size d → context (T, H).
     public static func forward<S: Real>(qkv: UnsafePointer<S>, context: UnsafeMutablePointer<S>,
                                         batch: TokenBatch, heads: Int, headDim d: Int) {
         let h = heads * d, stride = 3 * h
         let scale = 1 / S(d).squareRoot()
-        perHead(batch: batch, heads: heads, scratchPerTask: 1) { (b: Int, head: Int, len: Int, scratch: UnsafeMutablePointer<S>) in
+        perHead(batch: batch, heads: heads, scratchRows: 1) { (b: Int, head: Int, len: Int, scratch: UnsafeMutablePointer<S>) in
             let start = batch.offsets[b]
             let q = qkv + start * stride + head * d, k = q + h, v = q + 2 * h
-            probabilities(q: q, k: k, stride: stride, len: len, d: d, scale: scale, p: scratch)
-            // context (L, d) = P v
-            BLAS.gemm(m: len, n: d, k: len, a: scratch, lda: len, b: v, ldb: stride,
-                      c: context + start * h + head * d, ldc: h)
+            for r0 in Swift.stride(from: 0, to: len, by: rowBlock) {
+                let rows = min(rowBlock, len - r0)
+                probabilities(q: q + r0 * stride, rows: rows, k: k, stride: stride, len: len, d: d, scale: scale, p: scratch)
+                // context rows (rows, d) = P v
+                BLAS.gemm(m: rows, n: d, k: len, a: scratch, lda: len, b: v, ldb: stride,
+                          c: context + (start + r0) * h + head * d, ldc: h)
+            }
         }
     }
 
@@ -24,41 +31,46 @@ public enum Attention {
                                          dqkv: UnsafeMutablePointer<S>, batch: TokenBatch, heads: Int, headDim d: Int) {
         let h = heads * d, stride = 3 * h
         let scale = 1 / S(d).squareRoot()
-        perHead(batch: batch, heads: heads, scratchPerTask: 2) { (b: Int, head: Int, len: Int, scratch: UnsafeMutablePointer<S>) in
+        perHead(batch: batch, heads: heads, scratchRows: 2) { (b: Int, head: Int, len: Int, scratch: UnsafeMutablePointer<S>) in
             let start = batch.offsets[b]
             let q = qkv + start * stride + head * d, k = q + h, v = q + 2 * h
             let dq = dqkv + start * stride + head * d, dk = dq + h, dv = dq + 2 * h
-            let dout = dcontext + start * h + head * d
-            let p = scratch, dp = scratch + len * len
-            probabilities(q: q, k: k, stride: stride, len: len, d: d, scale: scale, p: p)
-            // dV += Pᵀ dO
-            BLAS.gemm(transA: true, m: len, n: d, k: len, a: p, lda: len, b: dout, ldb: h, beta: 1, c: dv, ldc: stride)
-            // dP = dO Vᵀ
-            BLAS.gemm(transB: true, m: len, n: len, k: d, a: dout, lda: h, b: v, ldb: stride, c: dp, ldc: len)
-            // dS = P ⊙ (dP − rowsum(P ⊙ dP))
-            for r in 0..<len {
-                let pr = p + r * len, dpr = dp + r * len
-                let s = VectorMath.dot(pr, dpr, count: len)
-                for c in 0..<len { dpr[c] = pr[c] * (dpr[c] - s) }
+            for r0 in Swift.stride(from: 0, to: len, by: rowBlock) {
+                let rows = min(rowBlock, len - r0)
+                let p = scratch, dp = scratch + min(rowBlock, len) * len
+                let dout = dcontext + (start + r0) * h + head * d
+                probabilities(q: q + r0 * stride, rows: rows, k: k, stride: stride, len: len, d: d, scale: scale, p: p)
+                // dV += Pᵀ dO
+                BLAS.gemm(transA: true, m: len, n: d, k: rows, a: p, lda: len, b: dout, ldb: h, beta: 1, c: dv, ldc: stride)
+                // dP = dO Vᵀ
+                BLAS.gemm(transB: true, m: rows, n: len, k: d, a: dout, lda: h, b: v, ldb: stride, c: dp, ldc: len)
+                // dS = P ⊙ (dP − rowsum(P ⊙ dP))
+                for r in 0..<rows {
+                    let pr = p + r * len, dpr = dp + r * len
+                    let s = VectorMath.dot(pr, dpr, count: len)
+                    for c in 0..<len { dpr[c] = pr[c] * (dpr[c] - s) }
+                }
+                // dQ += scale · dS K ; dK += scale · dSᵀ Q
+                BLAS.gemm(m: rows, n: d, k: len, alpha: scale, a: dp, lda: len, b: k, ldb: stride, beta: 1,
+                          c: dq + r0 * stride, ldc: stride)
+                BLAS.gemm(transA: true, m: len, n: d, k: rows, alpha: scale, a: dp, lda: len, b: q + r0 * stride,
+                          ldb: stride, beta: 1, c: dk, ldc: stride)
             }
-            // dQ += scale · dS K ; dK += scale · dSᵀ Q
-            BLAS.gemm(m: len, n: d, k: len, alpha: scale, a: dp, lda: len, b: k, ldb: stride, beta: 1, c: dq, ldc: stride)
-            BLAS.gemm(transA: true, m: len, n: d, k: len, alpha: scale, a: dp, lda: len, b: q, ldb: stride,
-                      beta: 1, c: dk, ldc: stride)
         }
     }
 
-    /// P (L, L) = softmax_rows(scale · q kᵀ)
+    /// P (rows, L) = softmax_rows(scale · q kᵀ) for `rows` query rows.
     @inline(__always)
-    static func probabilities<S: Real>(q: UnsafePointer<S>, k: UnsafePointer<S>, stride: Int, len: Int, d: Int,
+    static func probabilities<S: Real>(q: UnsafePointer<S>, rows: Int, k: UnsafePointer<S>, stride: Int, len: Int, d: Int,
                                        scale: S, p: UnsafeMutablePointer<S>) {
-        BLAS.gemm(transB: true, m: len, n: len, k: d, alpha: scale, a: q, lda: stride, b: k, ldb: stride,
+        BLAS.gemm(transB: true, m: rows, n: len, k: d, alpha: scale, a: q, lda: stride, b: k, ldb: stride,
                   c: p, ldc: len)
-        for r in 0..<len { Softmax.row(p + r * len, count: len) }
+        for r in 0..<rows { Softmax.row(p + r * len, count: len) }
     }
 
-    /// Runs `body(sequence, head, length, scratch)` for every (sequence, head) pair on our threads.
-    static func perHead<S: Real>(batch: TokenBatch, heads: Int, scratchPerTask: Int,
+    /// Runs `body(sequence, head, length, scratch)` for every (sequence, head) pair on our threads;
+    /// scratch holds `scratchRows` buffers of (min(rowBlock, L), L).
+    static func perHead<S: Real>(batch: TokenBatch, heads: Int, scratchRows: Int,
                                  _ body: (Int, Int, Int, UnsafeMutablePointer<S>) -> Void) {
         let tasks = batch.sequenceCount * heads
         Parallel.forEachChunk(tasks, minChunk: 1) { range in
@@ -69,7 +81,7 @@ public enum Attention {
                 let b = task / heads, head = task % heads
                 let len = batch.length(b)
                 if len == 0 { continue }
-                let need = scratchPerTask * len * len
+                let need = scratchRows * min(rowBlock, len) * len
                 if need > capacity {
                     scratch?.deallocate()
                     scratch = .allocate(capacity: need)

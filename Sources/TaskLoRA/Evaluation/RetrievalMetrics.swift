@@ -14,25 +14,24 @@ public struct RetrievalMetrics: Codable, Equatable, Sendable {
     public static func evaluate(queries: Tensor, documents: Tensor, qrels: [[Int: Int]]) -> RetrievalMetrics {
         let q = queries.shape[0], n = documents.shape[0], d = queries.shape[1]
         precondition(qrels.count == q && documents.shape[1] == d)
-        let scores = Tensor(zeros: [q, n])
-        BLAS.gemm(transB: true, m: q, n: n, k: d, a: queries.data, lda: d, b: documents.data, ldb: d,
-                  c: scores.data, ldc: n)
         var m = RetrievalMetrics()
-        for qi in 0..<q {
-            let rel = qrels[qi].filter { $0.value > 0 }
-            guard !rel.isEmpty else { continue }
-            let row = scores.data + qi * n
-            let ranked = topK(row, count: n, k: 100)
-            m.add(ranked: ranked, relevant: rel)
+        // Scores in Double from the float32 embeddings, in blocks of queries: an independent
+        // float64 implementation (scripts/reference/check_metrics.py) then ranks identically.
+        let docs = Similarity.double(documents)
+        let block = 256
+        for start in Swift.stride(from: 0, to: q, by: block) {
+            let rows = start..<min(start + block, q)
+            let scores = Similarity.scores(Similarity.double(queries, rows: rows), rows: rows.count, docs, count: n, dim: d)
+            scores.withUnsafeBufferPointer { s in
+                for (r, qi) in rows.enumerated() {
+                    let rel = qrels[qi].filter { $0.value > 0 }
+                    guard !rel.isEmpty else { continue }
+                    m.add(ranked: Similarity.topK(s.baseAddress! + r * n, count: n, k: 100), relevant: rel)
+                }
+            }
         }
         m.finish()
         return m
-    }
-
-    /// Indices of the k highest scores, best first; equal scores keep the lower index first.
-    static func topK(_ s: UnsafePointer<Float>, count n: Int, k: Int) -> [Int] {
-        let order = (0..<n).sorted { s[$0] != s[$1] ? s[$0] > s[$1] : $0 < $1 }
-        return Array(order.prefix(k))
     }
 
     mutating func add(ranked: [Int], relevant: [Int: Int]) {

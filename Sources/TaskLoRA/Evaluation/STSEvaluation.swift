@@ -12,6 +12,13 @@ public enum STSEvaluation {
     public static func evaluate(embedder: SentenceEmbedder, pairs: [(String, String, Double)], dims: [Int],
                                 options: SentenceEmbedder.Options) throws -> [Result] {
         guard pairs.count >= 2 else { throw TaskLoRAError("STS evaluation needs at least 2 pairs, got \(pairs.count)") }
+        let (texts, ids) = uniqueTexts(pairs)
+        let pooled = try embedder.pooled(texts, options: options).embeddings
+        return try dims.map { try evaluate(embeddings: normalized(pooled, dim: $0), ids: ids, gold: pairs.map(\.2)) }
+    }
+
+    /// The distinct texts of `pairs` in first-seen order, and each pair's two rows among them.
+    public static func uniqueTexts(_ pairs: [(String, String, Double)]) -> (texts: [String], ids: [(Int, Int)]) {
         var index: [String: Int] = [:]
         var texts: [String] = []
         func id(_ s: String) -> Int {
@@ -21,14 +28,20 @@ public enum STSEvaluation {
             return texts.count - 1
         }
         let ids = pairs.map { (id($0.0), id($0.1)) }
-        let pooled = try embedder.pooled(texts, options: options).embeddings
-        let gold = pairs.map(\.2)
-        return try dims.map { dim in
-            let e = try normalized(pooled, dim: dim)
-            let cos = ids.map { Double(VectorMath.dot(e.data + $0.0 * dim, e.data + $0.1 * dim, count: dim)) }
-            return Result(dim: dim, spearman: 100 * Correlation.spearman(cos, gold),
-                          pearson: 100 * Correlation.pearson(cos, gold))
+        return (texts, ids)
+    }
+
+    /// Correlations for normalized embeddings (N, d); cosines are computed in Double.
+    public static func evaluate(embeddings e: Tensor, ids: [(Int, Int)], gold: [Double]) -> Result {
+        let dim = e.shape[1]
+        let cos = ids.map { pair -> Double in
+            var s = 0.0
+            let a = e.data + pair.0 * dim, b = e.data + pair.1 * dim
+            for j in 0..<dim { s += Double(a[j]) * Double(b[j]) }
+            return s
         }
+        return Result(dim: dim, spearman: 100 * Correlation.spearman(cos, gold),
+                      pearson: 100 * Correlation.pearson(cos, gold))
     }
 
     /// pooled (N, H) → (N, dim), truncated then L2-normalized.
