@@ -29,6 +29,11 @@ let package = Package(
             name: "tasklora",
             dependencies: ["TaskLoRA", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fastMath),
+        .executableTarget(
+            name: "tasklora-bench",
+            dependencies: ["TaskLoRA"],
+            path: "bench/tasklora-bench",
+            swiftSettings: fastMath),
         .testTarget(
             name: "TaskLoRATests",
             dependencies: ["TaskLoRA"],

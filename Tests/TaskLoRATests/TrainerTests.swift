@@ -7,6 +7,11 @@ import XCTest
 final class TrainerTests: XCTestCase {
     typealias F = TrainerFixture
 
+    override class func tearDown() {
+        try? FileManager.default.removeItem(at: TrainerFixture.root)
+        super.tearDown()
+    }
+
     // MARK: - Resume
 
     /// Stopping after step 3 (eval at 3, dropout 0.1) and resuming gives the uninterrupted run's
@@ -24,6 +29,12 @@ final class TrainerTests: XCTestCase {
     /// The same with GradCache (chunks of 3 rows) and dropout: each chunk's masks come from the saved stream.
     func testResumeWithGradCacheAndDropout() throws {
         try assertResumeIsBitIdentical(overrides: ["optimizer.gradcache_chunk=3"], tornLatest: false)
+    }
+
+    /// The same with two micro-batches per step and length bucketing (the sampler's bucketed order
+    /// and position round trip).
+    func testResumeWithAccumulationAndLengthBucketing() throws {
+        try assertResumeIsBitIdentical(overrides: ["optimizer.grad_accumulation=2", "data.length_bucketing=true"], tornLatest: false)
     }
 
     private func assertResumeIsBitIdentical(overrides: [String], tornLatest: Bool,
@@ -288,6 +299,10 @@ final class TrainerTests: XCTestCase {
         XCTAssertTrue(infonce.contains(labeled) && infonce.contains("infonce"), infonce)
         let separation = start(pairs, ["loss.type=separation"])
         XCTAssertTrue(separation.contains(pairs) && separation.contains("labeled texts"), separation)
+        let oneLabel = try F.write(F.labeled(12).map { $0.replacingOccurrences(of: "green", with: "red")
+            .replacingOccurrences(of: "blue", with: "red") }, name: "one-label.jsonl")
+        let single = start(oneLabel, ["loss.type=separation"])
+        XCTAssertTrue(single.contains(oneLabel) && single.contains("only one label"), single)
     }
 
     // MARK: - Every loss
@@ -343,5 +358,46 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(Set(try F.rawLosses(run).keys), Set(1...5))
         let resumed = try Trainer(recipe: recipe, resume: true)
         XCTAssertEqual(resumed.step, 5)
+
+        var fresh = recipe
+        fresh.output = F.newDirectory("empty")
+        let nothing = F.error { _ = try Trainer(recipe: fresh, resume: true) }
+        XCTAssertTrue(nothing.contains(fresh.output) && nothing.contains("no complete checkpoint"), nothing)
+    }
+
+    /// `data.held_out` without a dev file: a quarter of the rows become a retrieval dev set,
+    /// evaluated before the first step and at the end, and are not trained on.
+    func testHeldOutRowsAreTheDevSet() throws {
+        let train = try F.write(F.pairs(24), name: "train.jsonl")
+        let t = try Trainer(recipe: try F.recipe(train: train, dev: nil, output: F.newDirectory("held"),
+                                                 overrides: ["data.held_out=0.25", "schedule.steps=3", "save.every=0"]))
+        guard case .retrieval(let queries, let corpus, _, _)? = t.data.dev else { return XCTFail("no retrieval dev set") }
+        XCTAssertEqual(queries.count, 6)
+        XCTAssertEqual(t.data.train.count, 18)
+        guard case .pairs(let rows) = t.data.train.examples else { return XCTFail("not pairs") }
+        XCTAssertTrue(Set(rows.map(\.positive)).isDisjoint(with: corpus))
+        try t.train()
+        XCTAssertEqual(Set(try F.evalValues(t.run).keys), [0, 3])
+    }
+
+    /// Early stopping: evaluation every step, patience 2, a learning rate high enough to get worse.
+    /// The run stops at an evaluation 2 evaluations after its best, with a checkpoint and final.h5.
+    func testEarlyStopping() throws {
+        let train = try F.write(F.pairs(24), name: "train.jsonl")
+        let dev = try F.write(F.pairs(8, seed: 9), name: "dev.jsonl")
+        let t = try Trainer(recipe: try F.recipe(train: train, dev: dev, output: F.newDirectory("early"), overrides: [
+            "schedule.steps=20", "schedule.warmup_steps=0", "optimizer.lr=0.5", "eval.every=1",
+            "eval.early_stopping_patience=2", "save.every=0"]))
+        var reports: [EvalReport] = []
+        try t.train(evaluated: { reports.append($0) })
+        XCTAssertLessThan(t.step, 20, "values \(reports.map(\.value))")
+        let best = try XCTUnwrap(t.best)
+        XCTAssertEqual(reports.last?.step, t.step)
+        XCTAssertEqual(t.step - best.step, 2, "stopped two evaluations after the best (\(reports.map(\.value)))")
+        XCTAssertEqual(reports.filter { $0.step > best.step }.allSatisfy { $0.value <= best.value }, true)
+        XCTAssertEqual(t.run.latestCheckpoint(), t.run.checkpointPath(step: t.step))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: t.run.finalPath))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: t.run.bestPath))
+        XCTAssertEqual(try Checkpoint.read(path: t.run.bestPath).trainingAttributes["step"], String(best.step))
     }
 }

@@ -231,10 +231,11 @@ def train(a):
           f"{len(dev)} dev pairs; order {a.order}, init {a.init}, base dropout {a.base_dropout}; "
           f"{torch.get_num_threads()} threads", flush=True)
 
-    evals = [evaluate(0)]
+    evals = [] if a.no_eval else [evaluate(0)]
     log = []
     t_train = time.perf_counter()
-    for step in range(1, steps + 1):
+    last = min(steps, a.stop_after or steps)
+    for step in range(1, last + 1):
         idx = batches[step - 1]
         t = time.perf_counter()
         lr = scheduler.get_last_lr()[0]
@@ -252,7 +253,7 @@ def train(a):
         log.append({"step": step, "loss": float(loss), "lr": lr, "grad_norm": gn, "seconds": dt, "tokens": ntok})
         if step == 1 or step % 10 == 0:
             print(f"step {step}/{steps}  loss {float(loss):.4f}  lr {lr:.2e}  grad_norm {gn:.3f}  {dt:.3f} s", flush=True)
-        if (eval_every and step % eval_every == 0) or step == steps:
+        if not a.no_eval and ((eval_every and step % eval_every == 0) or step == last):
             evals.append(evaluate(step))
     train_wall = time.perf_counter() - t_train
     secs = [r["seconds"] for r in log]
@@ -268,7 +269,8 @@ def train(a):
         "evals": evals, "steps": log,
         "timing": {"load_s": load_s, "train_wall_s": train_wall, "step_median_s": statistics.median(secs),
                    "step_mean_s": statistics.mean(secs), "step_min_s": min(secs), "step_max_s": max(secs),
-                   "steps_total_s": sum(secs), "eval_total_s": sum(e["seconds"] for e in evals)},
+                   "steps_total_s": sum(secs), "eval_total_s": sum(e["seconds"] for e in evals),
+                   "steps_run": last},
         "peak_rss_mib": rss_mib(),
     }
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
@@ -288,6 +290,42 @@ def cpu_model():
 
 
 # ---------- report ----------
+
+METHOD = """
+## How the PyTorch side runs (and why a plain loop, not `SentenceTransformerTrainer`)
+
+`scripts/reference/train_reference.py train` is a plain torch loop around the stock pieces: a
+`SentenceTransformer` on the HF folder (XLMRobertaModel + mean pooling, `max_seq_length` 64), LoRA injected by
+`peft.inject_adapter_in_model(LoraConfig(r=8, lora_alpha=16, lora_dropout=0, target_modules=[query, key, value,
+attention.output.dense, intermediate.dense, output.dense]))` (peft's suffix matching gives exactly the 72 modules
+tasklora adapts, 663,552 parameters; `output.dense` also matches `attention.output.dense`, which is listed anyway),
+`MatryoshkaLoss(model, CoSENTLoss(model, scale=20), [32, 64, 128, 256, 384])`, `torch.optim.AdamW(lr 1e-4,
+weight_decay 0.01)`, `transformers.get_linear_schedule_with_warmup(20, 200)` and `clip_grad_norm_(1.0)`.
+A plain loop was chosen over `SentenceTransformerTrainer` because it is the more faithful equivalent here:
+
+- **Same batches.** The trainer's sampler cannot reproduce tasklora's data order; the loop rebuilds it
+  (`BatchSampler.swift`: SplitMix64 Fisher–Yates of the 28,745 concatenated pairs, batches of 32, drop-last), so
+  both runs see identical batches. `--order torch` uses `torch.randperm(seed 42)` instead.
+- **Same starting adapter.** `--init tasklora` (default) writes tasklora's seeded lora_A draws
+  (`LoRAAdapters.initialize`, U(±1/√in), the distribution of peft's kaiming-uniform(a=√5)); lora_B = 0 in both.
+  `--init peft` keeps peft's own draws after `torch.manual_seed(42)`.
+- **No base-model dropout.** tasklora trains the frozen encoder without hidden/attention dropout (LoRA input
+  dropout only, 0 here). The trainer calls `model.train()`, which would switch on XLM-R's dropout 0.1; the loop
+  keeps the encoder in `eval()` mode (`--base-dropout` restores the trainer's behaviour).
+- **Clean step timing**: one optimizer step = tokenize + forward + backward + clip + AdamW; evaluations excluded.
+  Everything else the trainer would do the same (AdamW with decay on every LoRA matrix: they have no biases or
+  LayerNorms, so the trainer's no-decay group is empty; `warmup_ratio` 0.1 → 20 steps; the first update at lr 0).
+- The losses are sentence-transformers' own classes, called as the trainer calls them: `loss([features_s1,
+  features_s2], labels)`, labels = score / 5. sentence-transformers embeds the two columns in two forward passes
+  (`embed_columns` keeps the first column separate), tasklora in one; with mean pooling over the attention mask
+  this is the same function.
+- Tokenization: the model's `tokenizer.json` as-is (`scripts/reference/_tok.py`), as tasklora does; stock
+  transformers 5 would drop its `Replace(' {2,}', ' ')` normalizer (42 of the 57,490 train texts and 5 of the
+  3,000 dev texts have double or edge spaces).
+
+Dev evaluation on both sides: STS-B en dev, prefix `query: `, max length 64, pooled embeddings truncated to each
+dim and L2-normalized, cosine, Spearman ×100 (sentence-transformers `encode(batch_size=64)` + scipy).
+"""
 
 def load_tasklora(path):
     evals, steps = [], []
@@ -361,6 +399,24 @@ def report(a):
         row("tasklora", tl[2])
     for c in cols:
         row(c[0], c[2]["steps"])
+    if tl:
+        tloss = {r["step"]: r["loss"] for r in tl[2]}
+        w("\nPer-step loss against tasklora's (same recipe). With the same batches and the same initial adapter the two "
+          "runs compute the same function, so the gap measures numerical drift between the implementations:\n")
+        w("| run | max abs Δloss, steps 1–2 (adapter still B = 0) | mean abs Δloss, steps 3–50 | 51–200 | mean Δloss (PyTorch − tasklora), 1–200 |")
+        w("|---|---|---|---|---|")
+        for c in cols:
+            l = {r["step"]: r["loss"] for r in c[2]["steps"]}
+            common = [k for k in l if k in tloss]
+            d = {k: l[k] - tloss[k] for k in common}
+            if not d:
+                continue
+            def mabs(lo, hi):
+                v = [abs(d[k]) for k in range(lo, hi + 1) if k in d]
+                return f"{statistics.mean(v):.4f}" if v else "–"
+            w(f"| {c[0]} | {max(abs(d[k]) for k in (1, 2) if k in d):.2e} | {mabs(3, 50)} | {mabs(51, 200)} | "
+              f"{statistics.mean(d.values()):+.4f} |")
+    w(METHOD)
     if a.notes and os.path.exists(a.notes):
         w("\n" + open(a.notes).read().rstrip() + "\n")
     w("\n## Commands\n")
@@ -389,6 +445,9 @@ def main():
     t.add_argument("--tokenizer", choices=["file", "auto"], default="file")
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--eval-every", type=int, default=None)
+    t.add_argument("--stop-after", type=int, default=None,
+                   help="timing runs: stop after this many steps (the schedule still spans the recipe's steps)")
+    t.add_argument("--no-eval", action="store_true", help="timing runs: no dev evaluation at all")
     t.add_argument("--out", default=os.path.join(REPO, "runs", "pytorch-text-matching.json"))
     r = sub.add_parser("report")
     r.add_argument("runs", nargs="+")

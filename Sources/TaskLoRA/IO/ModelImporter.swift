@@ -8,12 +8,18 @@ public struct ImportedModel {
     public var tokenizer: TextTokenizer?
     public var pooling: Pooling
     public var source: String
+    /// Adapters that came with the model (jina-embeddings-v3's task LoRA), in the source's order.
+    public var adapters: [(name: String, archive: AdapterArchive)] = []
+    /// config.json text to store verbatim instead of `config.jsonString()` (keeps layout-specific
+    /// fields such as jina-embeddings-v3's `lora_adaptations` and `task_instructions`).
+    public var configJSON: String? = nil
 
     public var parameterCount: Int { tensors.values.reduce(0) { $0 + $1.count } }
 
-    /// The checkpoint that stores this model (no adapters yet).
+    /// The checkpoint that stores this model and the adapters it came with.
     public func checkpoint() -> Checkpoint {
-        var ckpt = Checkpoint(configJSON: config.jsonString())
+        var ckpt = Checkpoint(configJSON: configJSON ?? config.jsonString())
+        for (name, archive) in adapters { ckpt.adapters[name] = archive }
         ckpt.tokenizer = tokenizer?.archive
         ckpt.weights = tensors
         ckpt.metadata["source"] = (source as NSString).lastPathComponent
@@ -30,7 +36,14 @@ public enum ModelImporter {
         guard FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory) else {
             throw TaskLoRAError.file(source, "no such file or folder")
         }
-        var model = isDirectory.boolValue ? try loadHuggingFace(folder: source) : try loadE5S1(path: source)
+        var model: ImportedModel
+        if !isDirectory.boolValue {
+            model = try loadE5S1(path: source)
+        } else if JinaV3Layout.isOriginalLayout(folder: source) {
+            model = try JinaV3Layout.load(folder: source)
+        } else {
+            model = try loadHuggingFace(folder: source)
+        }
         if let tokenizerPath {
             model.tokenizer = try loadHuggingFaceTokenizer(path: tokenizerPath)
         }

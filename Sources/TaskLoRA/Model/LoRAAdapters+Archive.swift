@@ -51,6 +51,10 @@ extension LoRAAdapters {
         }
     }
 
+    /// Archive tensors that are kept but never loaded: the pooler's LoRA of jina-embeddings-v3
+    /// (`pooler.dense.lora_A/B`, see docs/jina-v3.md); no embedding uses the pooler.
+    public static func isCarriedTensor(_ key: String) -> Bool { key.hasPrefix("pooler.dense.") }
+
     /// Copies an archive's tensors into adapter `adapter`'s parameters.
     public func load(adapter: Int, from archive: AdapterArchive, source: String) throws {
         var expected = Set<String>()
@@ -67,7 +71,7 @@ extension LoRAAdapters {
                 (parameters + offset).update(from: t.data, count: count)
             }
         }
-        if let extra = archive.tensors.keys.first(where: { !expected.contains($0) }) {
+        if let extra = archive.tensors.keys.first(where: { !expected.contains($0) && !Self.isCarriedTensor($0) }) {
             throw TaskLoRAError.file(source, "adapter \(names[adapter]) has tensor \(extra), which its targets do not explain")
         }
     }

@@ -15,9 +15,9 @@ extension Recipe {
         try require(eval.every >= 0, "eval.every", "must be >= 0 (0 = at the end only), got \(eval.every)")
         try checkDims(eval.dims, "eval.dims")
         try require(eval.earlyStoppingPatience >= 0, "eval.early_stopping_patience", "must be >= 0, got \(eval.earlyStoppingPatience)")
-        if data.dev == nil {
-            try require(eval.every == 0, "eval.every", "needs a dev set (data.dev)")
-            try require(eval.earlyStoppingPatience == 0, "eval.early_stopping_patience", "needs a dev set (data.dev)")
+        if data.dev == nil, data.heldOut == 0 {
+            try require(eval.every == 0, "eval.every", "needs a dev set (data.dev or data.held_out)")
+            try require(eval.earlyStoppingPatience == 0, "eval.early_stopping_patience", "needs a dev set (data.dev or data.held_out)")
         }
         try require(save.every >= 0, "save.every", "must be >= 0 (0 = at the end only), got \(save.every)")
         try require(save.keepLast >= 1, "save.keep_last", "must be >= 1, got \(save.keepLast)")

@@ -74,6 +74,8 @@ public struct TrainingData: Sendable {
             needs = "examples with \"negatives\" (loss.hard_negatives is \(loss.hardNegatives))"
         case (.classification, .tuples): needs = nil
         case (.classification, _): needs = "examples with \"negatives\" (the classification loss scores the positive against them)"
+        case (.separation, .labeledTexts(let rows)) where Set(rows.map(\.label)).count < 2:
+            throw TaskLoRAError.file(train.source, "has only one label; the separation loss needs at least two")
         case (.cosent, .scoredPairs), (.separation, .labeledTexts): needs = nil
         case (.cosent, _): needs = "scored pairs (sentence1, sentence2, score)"
         case (.separation, _): needs = "labeled texts (text, label)"

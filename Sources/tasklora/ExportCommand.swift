@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import TaskLoRA
+
+struct ExportCommand: ParsableCommand {
+    enum Format: String, ExpressibleByArgument, CaseIterable { case hdf5, hf, peft }
+
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Export a model with an adapter: merged HDF5 checkpoint, Hugging Face / sentence-transformers folder, or PEFT adapter.",
+        discussion: "See docs/export.md. Folders are built beside --out and renamed into place; an existing --out folder is refused.")
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(name: .long, help: "hdf5 (merged checkpoint), hf (model folder; adapter merged when --task is given) or peft.")
+    var format: Format
+
+    @Option(name: .long, help: "Output: .h5 file (hdf5) or a new folder (hf, peft).")
+    var out: String
+
+    @Option(name: .long, help: "The model's original tokenizer.json (needed for hf when the checkpoint's tokenizer is not WordPiece).")
+    var tokenizerJson: String?
+
+    @Option(name: .long, help: "peft: base_model_name_or_path written to adapter_config.json (default: the base checkpoint path).")
+    var baseModelName: String?
+
+    @Option(name: .long, help: "hf: max_seq_length for sentence-transformers.")
+    var maxLength = 512
+
+    func validate() throws {
+        if format != .hf, model.task == nil { throw ValidationError("--format \(format.rawValue) needs --task (the adapter to export)") }
+        if format == .hdf5, !out.lowercased().hasSuffix(".h5") { throw ValidationError("--out must end in .h5 for --format hdf5") }
+    }
+
+    func run() throws {
+        let source = try ExportSource.load(model: model.model, adapterFiles: model.adapters, task: model.task)
+        switch format {
+        case .hdf5:
+            let (ckpt, report) = try AdapterMerge.mergedCheckpoint(source: source)
+            try ckpt.write(to: out)
+            summary(report)
+        case .hf:
+            let (weights, report) = try AdapterMerge.merge(source: source)
+            try HuggingFaceExport.writeFolder(out) { dir in
+                try HuggingFaceExport.writeModel(source: source, weights: weights, to: dir, tokenizerJSON: tokenizerJson,
+                                                 maxSeqLength: maxLength)
+            }
+            if source.adapterName != nil { summary(report) }
+        case .peft:
+            try HuggingFaceExport.writeFolder(out) { dir in
+                try HuggingFaceExport.writePEFT(source: source, to: dir, baseModel: baseModelName ?? source.basePath)
+            }
+        }
+        note("wrote \(out)" + (source.prefix.isEmpty ? "" : " (adapter \(source.adapterName!) expects the prefix \"\(source.prefix)\")"))
+    }
+
+    private func summary(_ r: AdapterMerge.Report) {
+        note(String(format: "merged %@ into %d weight tensors; largest absolute change %.6g (%@)",
+                    source(), r.mergedTensors, Double(r.maxAbsChange), r.maxAbsChangeTensor))
+    }
+
+    private func source() -> String { model.task ?? "" }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import XCTest
+@testable import TaskLoRA
+
+/// Merged exports give the same embeddings as the adapter applied on the fly; the Hugging Face and
+/// PEFT folders give them in Python too (scripts/reference/check_export.py, when Python is there).
+final class ExportTests: XCTestCase {
+    static let texts = TestPaths.fixture("text/multilingual.txt")
+
+    /// A 120-token WordPiece vocabulary for tiny-bert (vocab_size 120).
+    static func tinyWordPiece() throws -> WordPieceTokenizer {
+        var vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+        let letters = "abcdefghijklmnopqrstuvwxyz".map(String.init)
+        vocab += letters + letters.map { "##" + $0 } + (0...9).map(String.init)
+        vocab += [".", ",", "!", "?", "'", "-", ":", ";", "(", ")", "¿"]
+        vocab += ["the", "and", "of", "to", "in", "is", "on", "at", "der", "die", "la", "le", "de", "el", "un",
+                  "##s", "##ing", "##ed", "##er", "##en", "##es", "##tion", "cat", "dog", "fox", "train", "##e", "##n",
+                  "##t", "##r"]
+        vocab += (0..<(120 - vocab.count)).map { "w\($0)" }
+        return try WordPieceTokenizer(vocab: vocab, unkId: 1, clsId: 2, sepId: 3, padId: 0,
+                                      specialTokens: [("[CLS]", 2), ("[SEP]", 3), ("[MASK]", 4), ("[PAD]", 0), ("[UNK]", 1)])
+    }
+
+    /// tiny-bert with two random adapters: "fused" (qkv, fc1, both embedding tables; prefix "query: ")
+    /// and "split" (q, k, v, attention output, fc2).
+    static func makeCheckpoint(at path: String, poison: Bool = false) throws {
+        var model = try ModelImporter.loadHuggingFace(folder: TestPaths.fixture("tiny-bert"))
+        model.tokenizer = try tinyWordPiece()
+        var ckpt = model.checkpoint()
+        let adapters = try LoRAAdapters(names: ["fused", "split"], configs: [
+            LoRAConfig(rank: 4, alpha: 8, targets: [.qkv, .ffnIn, .wordEmbeddings, .tokenTypeEmbeddings]),
+            LoRAConfig(rank: 2, alpha: 3, targets: [.query, .key, .value, .attentionOutput, .ffnOut]),
+        ], model: model.config)
+        var rng = SplitMix64(seed: 11)
+        for i in 0..<adapters.parameterCount { adapters.parameters[i] = Float(rng.nextGaussian() * 0.3) }
+        if poison { adapters.parameters[5] = .nan }
+        ckpt.adapters["fused"] = adapters.archive(adapter: 0, prefix: "query: ")
+        ckpt.adapters["split"] = adapters.archive(adapter: 1, prefix: "")
+        try ckpt.write(to: path)
+    }
+
+    private var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("export-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    private func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    /// Embeddings with the adapter applied on the fly (and its prefix).
+    private func adapterEmbeddings(_ ckpt: String, task: String) throws -> (Tensor, String) {
+        let (embedder, prefixes) = try LoadedModel.loadEmbedder(checkpoint: ckpt)
+        let options = SentenceEmbedder.Options(prefix: prefixes[task]!, adapter: embedder.adapters!.adapterIndex(task)!)
+        return (try embedder.embed(try TextLines.read(path: Self.texts), options: options).embeddings, prefixes[task]!)
+    }
+
+    func testMergedCheckpointMatchesAdapter() throws {
+        let ckpt = path("tiny.h5")
+        try Self.makeCheckpoint(at: ckpt)
+        let texts = try TextLines.read(path: Self.texts)
+        for task in ["fused", "split"] {
+            let source = try ExportSource.load(model: ckpt, task: task)
+            let (merged, report) = try AdapterMerge.mergedCheckpoint(source: source)
+            XCTAssertGreaterThan(report.maxAbsChange, 0.01)
+            XCTAssertEqual(report.mergedTensors, task == "fused" ? 2 * 4 + 2 : 2 * 5)
+            XCTAssertTrue(merged.adapters.isEmpty)
+            XCTAssertEqual(merged.metadata["merged_adapter"], task)
+            let out = path("\(task)-merged.h5")
+            try merged.write(to: out)
+            let (plain, _) = try LoadedModel.loadEmbedder(checkpoint: out)
+            XCTAssertNil(plain.adapters)
+            let (expected, prefix) = try adapterEmbeddings(ckpt, task: task)
+            let got = try plain.embed(texts, options: .init(prefix: prefix)).embeddings
+            XCTAssertLessThan(maxAbsDiff(got.data, expected.data, count: got.count), 2e-5, task)
+        }
+    }
+
+    func testRefusesNaNAndMisshapenAdapters() throws {
+        let bad = path("nan.h5")
+        try Self.makeCheckpoint(at: bad, poison: true)
+        XCTAssertThrowsError(try ExportSource.load(model: bad, task: "fused")) {
+            XCTAssertTrue("\($0)".contains("NaN or Inf"), "\($0)")
+        }
+        let ckpt = path("tiny.h5")
+        try Self.makeCheckpoint(at: ckpt)
+        var c = try Checkpoint.read(path: ckpt)
+        c.adapters["split"]!.tensors["encoder.layer.0.attention.self.query.lora_A"] = Tensor(zeros: [32, 2])
+        try c.write(to: ckpt)
+        XCTAssertThrowsError(try ExportSource.load(model: ckpt, task: "split")) {
+            XCTAssertTrue("\($0)".contains("has shape [32, 2], but the base model needs [2, 32]"), "\($0)")
+        }
+        XCTAssertThrowsError(try ExportSource.load(model: ckpt, task: "nope")) {
+            XCTAssertTrue("\($0)".contains("has no adapter \"nope\" (adapters: fused, split)"), "\($0)")
+        }
+    }
+
+    func testPEFTLayoutAndFolderRefusal() throws {
+        let ckpt = path("tiny.h5")
+        try Self.makeCheckpoint(at: ckpt)
+        let source = try ExportSource.load(model: ckpt, task: "fused")
+        let out = path("peft")
+        try HuggingFaceExport.writeFolder(out) { try HuggingFaceExport.writePEFT(source: source, to: $0, baseModel: "base") }
+        let file = try SafeTensorsFile(path: out + "/adapter_model.safetensors")
+        let q = try file.tensor("base_model.model.encoder.layer.1.attention.self.value.lora_B.weight")
+        XCTAssertEqual(q.shape, [32, 4])
+        let b = source.adapter!.tensors["encoder.layer.1.attention.self.qkv.lora_B"]!
+        XCTAssertEqual(q.array, Array(b.array[(64 * 4)..<(96 * 4)]), "value gets rows 2H..<3H of the fused B")
+        XCTAssertEqual(try file.tensor("base_model.model.embeddings.word_embeddings.lora_embedding_A").shape, [4, 120])
+        XCTAssertEqual(try file.tensor("base_model.model.embeddings.word_embeddings.lora_embedding_B").shape, [32, 4])
+        let config = try readJSON(out + "/adapter_config.json") as! [String: Any]
+        XCTAssertEqual(config["r"] as? Int, 4)
+        XCTAssertEqual(config["lora_alpha"] as? Double, 8)
+        XCTAssertTrue((config["target_modules"] as! [String]).contains("encoder.layer.0.attention.self.key"))
+        XCTAssertThrowsError(try HuggingFaceExport.writeFolder(out) { _ in }) {
+            XCTAssertTrue("\($0)".contains("already exists"), "\($0)")
+        }
+    }
+
+    /// The Python side: sentence-transformers on the merged HF folder, and peft on the base HF folder.
+    func testHuggingFaceAndPEFTInPython() throws {
+        let env = ProcessInfo.processInfo.environment
+        let python = env["TASKLORA_PYTHON"] ?? "/work/venv/bin/python"
+        guard FileManager.default.isExecutableFile(atPath: python) else { throw XCTSkip("no Python at \(python) (set TASKLORA_PYTHON)") }
+        let ckpt = path("tiny.h5")
+        try Self.makeCheckpoint(at: ckpt)
+        let base = path("base-hf")
+        let baseSource = try ExportSource.load(model: ckpt, task: nil)
+        try HuggingFaceExport.writeFolder(base) {
+            try HuggingFaceExport.writeModel(source: baseSource, weights: baseSource.base.weights, to: $0, tokenizerJSON: nil)
+        }
+        for task in ["fused", "split"] {
+            let source = try ExportSource.load(model: ckpt, task: task)
+            let hf = path("\(task)-hf"), peft = path("\(task)-peft")
+            let (weights, _) = try AdapterMerge.merge(source: source)
+            try HuggingFaceExport.writeFolder(hf) { try HuggingFaceExport.writeModel(source: source, weights: weights, to: $0, tokenizerJSON: nil) }
+            try HuggingFaceExport.writeFolder(peft) { try HuggingFaceExport.writePEFT(source: source, to: $0, baseModel: base) }
+            let (expected, prefix) = try adapterEmbeddings(ckpt, task: task)
+            let npy = path("\(task).npy")
+            try NPY.write(expected, to: npy)
+            let script = TestPaths.repo.appendingPathComponent("scripts/reference/check_export.py").path
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: python)
+            process.arguments = [script, "--texts", Self.texts, "--expected", npy, "--hf", hf, "--peft", peft,
+                                 "--base-hf", base, "--prefix", prefix]
+            var environment = env
+            environment["HF_HUB_OFFLINE"] = "1"
+            environment["TOKENIZERS_PARALLELISM"] = "false"
+            process.environment = environment
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 0, "\(task): \(output)")
+            XCTAssertTrue(output.contains("sentence-transformers: min cosine"), output)
+        }
+    }
+}
