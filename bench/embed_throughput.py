@@ -150,6 +150,8 @@ def write_doc(s, path, command):
     w(f"Same work, checked: token counts {'equal' if t['tokens'] == st['tokens'] else 'DIFFER'}; "
       f"embeddings of the two sides agree to max |Δ| {s['max_abs_diff']:.1e}, min cosine {s['min_cosine']:.5f} "
       f"(tasklora's checkpoint and the HF folder hold the same dequantized weights).\n")
+    w(f"1-minute load average sampled before and after each run: {', '.join(f'{x:.1f}' for x in s['load_avg_1min'])} "
+      f"(the benchmark itself adds about 2; much above that means other work shared the cores).\n")
     w("Not removed / worth knowing:")
     w("- tasklora's timer starts on a cold model in a fresh process (no warm-up is possible from the CLI), while "
       f"sentence-transformers is timed after a 64-sentence warm-up (that warm-up took {st['median_warmup_s']:.2f} s, "
@@ -195,9 +197,12 @@ def main():
             f.write("\n".join(texts) + "\n")
         results = {"tasklora": [], "sentence-transformers": []}
         tl_npy, st_npy = os.path.join(tmp, "tasklora.npy"), os.path.join(tmp, "st.npy")
+        loads = [os.getloadavg()[0]]
         for i in range(a.repeats):
             results["tasklora"].append(run_tasklora(binary, path, tl_npy))
+            loads.append(os.getloadavg()[0])
             results["sentence-transformers"].append(run_st(path, st_npy, a.threads))
+            loads.append(os.getloadavg()[0])
             print(f"repeat {i + 1}: tasklora {results['tasklora'][-1]['seconds']:.2f} s, "
                   f"sentence-transformers {results['sentence-transformers'][-1]['seconds']:.2f} s", flush=True)
         e1, e2 = np.load(tl_npy), np.load(st_npy)
@@ -205,7 +210,7 @@ def main():
                "mem_gib": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30,
                "versions": versions(), "binary": binary,
                "max_abs_diff": float(np.abs(e1 - e2).max()), "min_cosine": float((e1 * e2).sum(1).min()),
-               "runs": results}
+               "runs": results, "load_avg_1min": loads}
     for side, runs in results.items():
         secs = [r["seconds"] for r in runs]
         summary[side] = {"median_s": statistics.median(secs), "min_s": min(secs), "max_s": max(secs),

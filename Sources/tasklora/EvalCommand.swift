@@ -19,7 +19,7 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Retrieval sets: BEIR folders or SQuAD/XQuAD JSON files.", valueName: "dir|json"))
     var retrieval: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("For the i-th SQuAD --retrieval file: take the corpus (paragraphs) from this parallel file (cross-lingual).", valueName: "json"))
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("For the i-th SQuAD --retrieval file: take the corpus (paragraphs) from this parallel file (cross-lingual).", valueName: "json"))
     var corpusJson: [String] = []
 
     @Option(name: .long, help: "BEIR qrels split (qrels/<split>.tsv).")

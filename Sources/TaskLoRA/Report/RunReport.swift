@@ -44,8 +44,15 @@ public struct RunReport {
         var body = "<h1>tasklora run: \(escape((runPath as NSString).lastPathComponent))</h1>"
         body += "<p>\(steps.count) steps logged, \(evals.count) evaluations. Source: <code>\(escape(runPath))/metrics.jsonl</code></p>"
         if !steps.isEmpty {
+            let raw = steps.compactMap { s in s.loss.map { (x: Double(s.step), y: $0) } }
+            // Exponential moving average (0.9) shows the trend through batch-to-batch noise.
+            var ema: Double? = nil
+            let smooth = raw.map { p -> (x: Double, y: Double) in
+                ema = ema.map { 0.9 * $0 + 0.1 * p.y } ?? p.y
+                return (p.x, ema!)
+            }
             body += SVGPlot(title: "Training loss", xLabel: "step", yLabel: "loss",
-                            series: [.init(name: "loss", points: steps.compactMap { s in s.loss.map { (Double(s.step), $0) } })]).render()
+                            series: [.init(name: "loss", points: raw), .init(name: "EMA 0.9", points: smooth)]).render()
             body += SVGPlot(title: "Learning rate", xLabel: "step", yLabel: "lr",
                             series: [.init(name: "lr", points: steps.compactMap { s in s.lr.map { (Double(s.step), $0) } })]).render()
         }

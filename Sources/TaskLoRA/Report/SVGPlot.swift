@@ -51,8 +51,10 @@ public struct SVGPlot {
             s += "<line x1=\"\(left)\" x2=\"\(left + plotW)\" y1=\"\(py(y))\" y2=\"\(py(y))\" stroke=\"#eee\"/>"
             s += "<text x=\"\(left - 6)\" y=\"\(py(y) + 4)\" text-anchor=\"end\">\(format(y))</text>"
         }
+        // Integer-valued axes (steps) get integer ticks.
+        let integral = !logX && all.allSatisfy { $0.x == $0.x.rounded() }
         let xTicks: [Double] = logX ? Array(Set(all.map(\.x))).sorted()
-            : (0...4).map { x0 + (x1 - x0) * Double($0) / 4 }
+            : (0...4).map { i in let v = x0 + (x1 - x0) * Double(i) / 4; return integral ? v.rounded() : v }
         for x in xTicks {
             let xv = logX ? x : x
             s += "<text x=\"\(logX ? px(xv) : left + (x - x0) / (x1 - x0) * plotW)\" y=\"\(top + plotH + 16)\" text-anchor=\"middle\">\(format(xv))</text>"
