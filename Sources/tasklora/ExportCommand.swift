@@ -33,6 +33,9 @@ struct ExportCommand: ParsableCommand {
     }
 
     func run() throws {
+        if format != .hdf5, FileManager.default.fileExists(atPath: out) {
+            throw TaskLoRAError.file(out, "already exists; remove it or choose another --out")
+        }
         let source = try ExportSource.load(model: model.model, adapterFiles: model.adapters, task: model.task)
         switch format {
         case .hdf5:

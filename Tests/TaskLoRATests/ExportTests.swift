@@ -119,6 +119,29 @@ final class ExportTests: XCTestCase {
         }
     }
 
+    /// tokenizer.json written from an archive reads back (with tasklora's own reader) to a tokenizer
+    /// that encodes every fixture text identically: WordPiece always, Unigram with the real e5 file.
+    func testTokenizerJSONRoundTrip() throws {
+        let texts = try TextLines.read(path: Self.texts) + ["  two  spaces  ", "", "[CLS] <s> x"]
+        var cases: [(String, TextTokenizer, Data)] = []
+        let wordPiece = try Self.tinyWordPiece()
+        cases.append(("wordpiece", wordPiece, try HuggingFaceExport.wordPieceJSON(wordPiece.archive).0))
+        if FileManager.default.fileExists(atPath: TestPaths.e5Tokenizer) {
+            let unigram = try loadHuggingFaceTokenizer(path: TestPaths.e5Tokenizer)
+            cases.append(("unigram", unigram, try HuggingFaceExport.unigramJSON(unigram.archive).0))
+        }
+        for (name, tokenizer, json) in cases {
+            let file = path("\(name).json")
+            try json.write(to: URL(fileURLWithPath: file))
+            let back = try loadHuggingFaceTokenizer(path: file)
+            XCTAssertEqual(back.vocabularySize, tokenizer.vocabularySize, name)
+            XCTAssertEqual(back.padId, tokenizer.padId, name)
+            for text in texts {
+                XCTAssertEqual(back.encode(text, maxLength: nil), tokenizer.encode(text, maxLength: nil), "\(name): \(text)")
+            }
+        }
+    }
+
     /// The Python side: sentence-transformers on the merged HF folder, and peft on the base HF folder.
     func testHuggingFaceAndPEFTInPython() throws {
         let env = ProcessInfo.processInfo.environment

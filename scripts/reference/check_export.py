@@ -34,7 +34,7 @@ def read_texts(path):
 def min_cos(a, b):
     a = a / np.linalg.norm(a, axis=1, keepdims=True)
     b = b / np.linalg.norm(b, axis=1, keepdims=True)
-    return float(np.min(np.sum(a * b, axis=1)))
+    return float(np.min(np.sum(a * b, axis=1))), float(np.max(np.abs(a - b)))
 
 
 def mean_pool(model, tokenizer, texts, max_length):
@@ -93,10 +93,10 @@ def main():
         results["peft merge_and_unload"] = min_cos(got.astype(np.float64), expected)
 
     failed = False
-    for name, value in results.items():
+    for name, (value, diff) in results.items():
         ok = value >= args.min_cos
         failed |= not ok
-        print(f"{name}: min cosine {value:.9f} over {len(texts)} texts ({'ok' if ok else 'BELOW ' + str(args.min_cos)})")
+        print(f"{name}: min cosine {value:.9f} (1 - min = {1 - value:.2e}, max |diff| {diff:.2e}) over {len(texts)} texts ({'ok' if ok else 'BELOW ' + str(args.min_cos)})")
     if not results:
         sys.exit("nothing to check: give --hf and/or --peft")
     sys.exit(1 if failed else 0)

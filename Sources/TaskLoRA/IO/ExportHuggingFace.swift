@@ -132,27 +132,34 @@ public enum HuggingFaceExport {
             }
             try OutputFile.write(data, to: folder.appendingPathComponent("tokenizer.json").path)
             let dir = URL(fileURLWithPath: given).deletingLastPathComponent()
-            var wroteConfig = false
-            for name in ["tokenizer_config.json", "special_tokens_map.json", "sentencepiece.bpe.model", "vocab.txt"] {
-                let p = dir.appendingPathComponent(name).path
-                if let d = fm.contents(atPath: p) {
+            for name in ["special_tokens_map.json"] {
+                if let d = fm.contents(atPath: dir.appendingPathComponent(name).path) {
                     try OutputFile.write(d, to: folder.appendingPathComponent(name).path)
-                    if name == "tokenizer_config.json" { wroteConfig = true }
                 }
             }
-            if !wroteConfig {
-                try writeJSON(["tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": maxLength],
-                              to: folder.appendingPathComponent("tokenizer_config.json").path)
+            // tokenizer_class is always PreTrainedTokenizerFast: it runs tokenizer.json exactly as
+            // written (as tasklora does), whereas transformers 5's model-specific classes (e.g.
+            // XLMRobertaTokenizer) rebuild their own pipeline, which strips trailing whitespace.
+            var config: [String: Any] = [:]
+            if let d = fm.contents(atPath: dir.appendingPathComponent("tokenizer_config.json").path),
+               let json = try? JSONSerialization.jsonObject(with: d) as? [String: Any] {
+                config = json.filter { $0.value is String || $0.value is NSNumber }
             }
+            config["tokenizer_class"] = "PreTrainedTokenizerFast"
+            config["model_max_length"] = config["model_max_length"] ?? maxLength
+            try writeJSON(config, to: folder.appendingPathComponent("tokenizer_config.json").path)
             return
         }
         guard let archive = source.base.tokenizer else {
             throw TaskLoRAError.file(source.basePath, "has no tokenizer; give the model's tokenizer.json with --tokenizer-json")
         }
-        guard archive.kind == "wordpiece" else {
-            throw TaskLoRAError.file(source.basePath, "has a \(archive.kind) tokenizer, which tasklora cannot write as tokenizer.json yet; give the original with --tokenizer-json")
+        let json: Data, special: [String: String]
+        switch archive.kind {
+        case "wordpiece": (json, special) = try wordPieceJSON(archive)
+        case "unigram" where archive.attributes["normalizer"] == "precompiled": (json, special) = try unigramJSON(archive)
+        default:
+            throw TaskLoRAError.file(source.basePath, "has a \(archive.kind) tokenizer with a \(archive.attributes["normalizer"] ?? "") normalizer, which tokenizer.json cannot express; give the original with --tokenizer-json")
         }
-        let (json, special) = try wordPieceJSON(archive)
         try OutputFile.write(json, to: folder.appendingPathComponent("tokenizer.json").path)
         var config: [String: Any] = ["tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": maxLength,
                                      "clean_up_tokenization_spaces": false]
@@ -218,6 +225,69 @@ public enum HuggingFaceExport {
         ]
         var special = ["cls_token": cls, "sep_token": sep, "pad_token": pad, "unk_token": unk]
         if ids["[MASK]"] != nil { special["mask_token"] = "[MASK]" }
+        let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes])
+        return (data, special)
+    }
+
+    /// A Hugging Face `tokenizer.json` for a SentencePiece Unigram archive with a Precompiled
+    /// normalizer (what tasklora reads from XLM-R tokenizer.json files): Precompiled (+ Replace
+    /// ' {2,}' → ' ' when `collapse_spaces`), Metaspace (▁, prepend always, split), Unigram with the
+    /// exact f64 scores, `<s> $A </s>` (pairs `<s> $A </s> </s> $B </s>`).
+    public static func unigramJSON(_ archive: TokenizerArchive) throws -> (Data, [String: String]) {
+        func attr(_ k: String) throws -> String {
+            guard let v = archive.attributes[k] else { throw TaskLoRAError("tokenizer archive has no attribute \(k)") }
+            return v
+        }
+        func strings(_ bytes: String, _ offsets: String) -> [String] {
+            guard let b = archive.bytes[bytes], let o = archive.uint32[offsets] else { return [] }
+            return (0..<max(o.count - 1, 0)).map { String(decoding: b[Int(o[$0])..<Int(o[$0 + 1])], as: UTF8.self) }
+        }
+        let pieces = strings("pieces", "piece_offsets")
+        guard let bits = archive.uint32["scores_f64_bits"], bits.count == 2 * pieces.count, !pieces.isEmpty,
+              let charsmap = archive.bytes["precompiled_charsmap"] else {
+            throw TaskLoRAError("unigram tokenizer archive is incomplete")
+        }
+        let scores = (0..<pieces.count).map { Double(bitPattern: UInt64(bits[2 * $0]) | UInt64(bits[2 * $0 + 1]) << 32) }
+        func id(_ k: String) throws -> Int {
+            guard let v = Int(try attr(k)), pieces.indices.contains(v) else { throw TaskLoRAError("tokenizer attribute \(k) is invalid") }
+            return v
+        }
+        let unk = try id("unk_id"), bos = try id("bos_id"), eos = try id("eos_id"), pad = try id("pad_id")
+        let specialIDs = archive.uint32["special_token_ids"] ?? []
+        let specialTexts = strings("special_tokens", "special_token_offsets")
+        var added: [[String: Any]] = []
+        var seen = Set<Int>()
+        for (text, sid) in zip(specialTexts, specialIDs.map(Int.init)) + [bos, pad, eos, unk].map({ (pieces[$0], $0) })
+            where seen.insert(sid).inserted {
+            added.append(["id": sid, "content": text, "single_word": false, "lstrip": false, "rstrip": false,
+                          "normalized": false, "special": true])
+        }
+        added.sort { ($0["id"] as! Int) < ($1["id"] as! Int) }
+        var normalizers: [[String: Any]] = [["type": "Precompiled", "precompiled_charsmap": Data(charsmap).base64EncodedString()]]
+        if try attr("collapse_spaces") == "true" {
+            normalizers.append(["type": "Replace", "pattern": ["Regex": " {2,}"], "content": " "])
+        }
+        let (b, e) = (pieces[bos], pieces[eos])
+        let json: [String: Any] = [
+            "version": "1.0", "truncation": NSNull(), "padding": NSNull(), "added_tokens": added,
+            "normalizer": ["type": "Sequence", "normalizers": normalizers],
+            "pre_tokenizer": ["type": "Metaspace", "replacement": "\u{2581}", "prepend_scheme": "always", "split": true],
+            "post_processor": [
+                "type": "TemplateProcessing",
+                "single": [["SpecialToken": ["id": b, "type_id": 0]], ["Sequence": ["id": "A", "type_id": 0]],
+                           ["SpecialToken": ["id": e, "type_id": 0]]],
+                "pair": [["SpecialToken": ["id": b, "type_id": 0]], ["Sequence": ["id": "A", "type_id": 0]],
+                         ["SpecialToken": ["id": e, "type_id": 0]], ["SpecialToken": ["id": e, "type_id": 0]],
+                         ["Sequence": ["id": "B", "type_id": 0]], ["SpecialToken": ["id": e, "type_id": 0]]],
+                "special_tokens": [b: ["id": b, "ids": [bos], "tokens": [b]], e: ["id": e, "ids": [eos], "tokens": [e]]],
+            ],
+            "decoder": ["type": "Metaspace", "replacement": "\u{2581}", "prepend_scheme": "always", "split": true],
+            "model": ["type": "Unigram", "unk_id": unk, "byte_fallback": false,
+                      "vocab": zip(pieces, scores).map { [$0.0, $0.1] as [Any] }],
+        ]
+        var special = ["bos_token": b, "eos_token": e, "cls_token": b, "sep_token": e, "pad_token": pieces[pad],
+                       "unk_token": pieces[unk]]
+        if pieces.contains("<mask>") { special["mask_token"] = "<mask>" }
         let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes])
         return (data, special)
     }
