@@ -24,6 +24,9 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .long, help: "peft: base_model_name_or_path written to adapter_config.json (default: the base checkpoint path).")
     var baseModelName: String?
 
+    @Flag(name: .long, help: "hdf5: replace an existing --out file (atomically). Folders are never replaced.")
+    var force = false
+
     @Option(name: .long, help: "hf: max_seq_length for sentence-transformers.")
     var maxLength = 512
 
@@ -33,8 +36,8 @@ struct ExportCommand: ParsableCommand {
     }
 
     func run() throws {
-        if format != .hdf5, FileManager.default.fileExists(atPath: out) {
-            throw TaskLoRAError.file(out, "already exists; remove it or choose another --out")
+        if format != .hdf5 || !force, FileManager.default.fileExists(atPath: out) {
+            throw TaskLoRAError.file(out, "already exists; remove it or choose another --out" + (format == .hdf5 ? " (or --force)" : ""))
         }
         let source = try ExportSource.load(model: model.model, adapterFiles: model.adapters, task: model.task)
         switch format {
