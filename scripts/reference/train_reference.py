@@ -382,10 +382,11 @@ def report(a):
             if last in c[1] and 0 in c[1]:
                 g = [c[1][last][d]["spearman"] - c[1][0][d]["spearman"] for d in dims]
                 v = [c[1][last][d]["spearman"] - tl[1][last][d]["spearman"] for d in dims]
-                w(f"| {c[0]} | " + " | ".join(f"{x:+.2f}" for x in g) + " | " + " | ".join(f"{x:+.2f}" for x in v) + " |")
+                w(f"| {c[0]} | " + " | ".join(f"{x:+.2f}" for x in g) + " | " + " | ".join(f"{x:+.4f}" for x in v) + " |")
     w("\n## Training loss and time per step\n")
     w("Loss = sum over the 5 dims of CoSENT (scale 20). Step time = one optimizer step (tokenize, forward, "
-      "backward, clip, AdamW) on 2 threads, evaluations excluded.\n")
+      "backward, clip, AdamW), evaluations excluded; PyTorch threads: "
+      + ", ".join(str(r["settings"]["threads"]) for r in runs) + "; tasklora: its pool (all cores).\n")
     w("| run | loss step 1 | loss step 2 | mean loss 1–50 | mean loss 151–200 | median s/step | min–max s/step | total train s |")
     w("|---|---|---|---|---|---|---|---|")
     def row(label, st):
@@ -403,8 +404,8 @@ def report(a):
         tloss = {r["step"]: r["loss"] for r in tl[2]}
         w("\nPer-step loss against tasklora's (same recipe). With the same batches and the same initial adapter the two "
           "runs compute the same function, so the gap measures numerical drift between the implementations:\n")
-        w("| run | max abs Δloss, steps 1–2 (adapter still B = 0) | mean abs Δloss, steps 3–50 | 51–200 | mean Δloss (PyTorch − tasklora), 1–200 |")
-        w("|---|---|---|---|---|")
+        w("| run | max abs Δloss, steps 1–2 (adapter still B = 0) | mean abs Δloss, steps 3–50 | 51–200 | max abs Δloss, 1–200 | max relative Δ grad norm | max abs Δ dev Spearman (all evals, all dims) |")
+        w("|---|---|---|---|---|---|---|")
         for c in cols:
             l = {r["step"]: r["loss"] for r in c[2]["steps"]}
             common = [k for k in l if k in tloss]
@@ -413,9 +414,12 @@ def report(a):
                 continue
             def mabs(lo, hi):
                 v = [abs(d[k]) for k in range(lo, hi + 1) if k in d]
-                return f"{statistics.mean(v):.4f}" if v else "–"
-            w(f"| {c[0]} | {max(abs(d[k]) for k in (1, 2) if k in d):.2e} | {mabs(3, 50)} | {mabs(51, 200)} | "
-              f"{statistics.mean(d.values()):+.4f} |")
+                return f"{statistics.mean(v):.1e}" if v else "–"
+            tg = {r["step"]: r["grad_norm"] for r in tl[2]}
+            rg = max(abs(r["grad_norm"] - tg[r["step"]]) / tg[r["step"]] for r in c[2]["steps"] if r["step"] in tg)
+            ds = [abs(c[1][k][dd]["spearman"] - tl[1][k][dd]["spearman"]) for k in c[1] if k in tl[1] for dd in dims]
+            w(f"| {c[0]} | {max(abs(d[k]) for k in (1, 2) if k in d):.1e} | {mabs(3, 50)} | {mabs(51, 200)} | "
+              f"{max(abs(x) for x in d.values()):.1e} | {rg:.1e} | {max(ds):.1e} |")
     w(METHOD)
     if a.notes and os.path.exists(a.notes):
         w("\n" + open(a.notes).read().rstrip() + "\n")
