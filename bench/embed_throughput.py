@@ -159,8 +159,8 @@ def write_doc(s, path, command):
     w("- Length sorting differs: tasklora sorts by token count, sentence-transformers by character count (its "
       "standard `encode`); both pad each batch to its longest member, so their padded work differs a little.")
     w("- Peak RSS is the whole process: for sentence-transformers it includes the Python interpreter, torch and "
-      "transformers libraries; for tasklora, its checkpoint reader. Both hold the 250k-token embedding table "
-      "(about 370 MiB in float32).")
+      "transformers libraries; for tasklora, its checkpoint reader. The model has a 250k-token embedding table "
+      "(about 370 MiB in float32); how much of it is resident depends on how each side loads it.")
     w("- The machine is a 2-vCPU KVM guest; other tenants can add noise, hence the interleaving and the min–max.")
     w("- The sentence-transformers side uses the tokenizer.json as-is (`scripts/reference/_tok.py`) so that both "
       "sides see identical tokens; stock transformers 5 would drop one normalizer rule, which changes the ids of a "

@@ -34,7 +34,7 @@ struct GettextCorpusCommand: ParsableCommand {
     @Option(name: .long, help: "Fraction of English sentences held out for evaluation.")
     var heldOut = 0.1
 
-    @Option(name: .long, help: "Training pairs in all (split evenly over the languages); 0 = all.")
+    @Option(name: .long, help: "Training pairs in all (split evenly over the languages; each English sentence in one language only); 0 = all.")
     var maxPairs = 0
 
     @Option(name: .long, help: "Held-out pairs kept per language (a seeded sample); 0 = all.")
@@ -78,6 +78,7 @@ struct GettextCorpusCommand: ParsableCommand {
         var rows: [Row] = []
         var trainByLanguage: [[GettextPair]] = []
         var warnings: [String] = []
+        var trainedEnglish = Set<String>()
         for (li, language) in languageList.enumerated() {
             let (pairs, catalogs) = GettextCorpus.gather(localeDir: localeDir, language: language, filter: filter, warnings: &warnings)
             if catalogs == 0 { warn("\(localeDir)/\(language)/LC_MESSAGES: no readable .mo catalogs") }
@@ -86,7 +87,13 @@ struct GettextCorpusCommand: ParsableCommand {
                 if GettextCorpus.isHeldOut(p.english, fraction: heldOut, seed: seed) { held.append(p) } else { train.append(p) }
             }
             let languageSeed = seed &+ UInt64(li + 1) &* 0x9E37_79B9
-            train = Array(GettextCorpus.shuffled(train, seed: languageSeed).prefix(perLanguageCap))
+            // Each English sentence is trained in one language only: the same anchor twice in a
+            // batch (e.g. its de and fr translations) would be a false in-batch negative.
+            var kept: [GettextPair] = []
+            for p in GettextCorpus.shuffled(train, seed: languageSeed) where kept.count < perLanguageCap {
+                if trainedEnglish.insert(p.english).inserted { kept.append(p) }
+            }
+            train = kept
             held = Array(GettextCorpus.shuffled(held, seed: languageSeed ^ 0xABCD).prefix(heldOutMax > 0 ? heldOutMax : Int.max))
             trainByLanguage.append(train)
             rows.append(Row(language: language, catalogs: catalogs, pairs: pairs.count, train: train.count, heldOut: held.count))
@@ -128,7 +135,8 @@ struct GettextCorpusCommand: ParsableCommand {
 
         print("language  catalogs   pairs   train  held-out")
         for r in rows {
-            print(String(format: "%-8@  %8d  %6d  %6d  %8d", r.language as NSString, r.catalogs, r.pairs, r.train, r.heldOut))
+            let name = r.language.padding(toLength: max(8, r.language.count), withPad: " ", startingAt: 0)
+            print(name + String(format: "  %8d  %6d  %6d  %8d", r.catalogs, r.pairs, r.train, r.heldOut))
         }
         print(String(format: "train: %@ (%d pairs); held-out: %@/heldout.<lang>.{en,<lang>}.txt; %.1f s",
                      trainPath, lines.count, out, Date().timeIntervalSince(started)))

@@ -68,7 +68,7 @@ public struct GettextCatalog: Sendable {
         // Each table is n descriptors of 8 bytes; both must lie inside the file.
         guard n <= size / 8 else { throw fail("\(n) strings cannot fit in \(size) bytes") }
         for (name, offset) in [("original", origins), ("translation", translations)] {
-            guard offset >= 0, offset % 4 == 0 || true, offset <= size, n * 8 <= size - offset else {
+            guard offset <= size, n * 8 <= size - offset else {
                 throw fail("\(name) table (offset \(offset), \(n) entries) runs past the end of the file (\(size) bytes)")
             }
         }
