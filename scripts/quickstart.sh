@@ -9,6 +9,7 @@
 # Re-runnable: the import is skipped when the checkpoint exists and every run gets a fresh folder.
 # Knobs (environment): QS_LANGUAGES (default de,fr,es,it,pt_BR,ru,zh_CN,ja), QS_MAX_PAIRS (16000),
 # QS_HELD_OUT_MAX (300 per language), QS_STEPS (the recipe's schedule.steps), QS_LOCALE_DIR.
+# QS_BUILD_FLAGS (extra `swift build` flags, e.g. --scratch-path DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T0=$SECONDS
@@ -24,8 +25,8 @@ export TASKLORA_CACHE="${TASKLORA_CACHE:-$PWD/cache}"
 stage "setup + fetch"
 
 echo "== build (release)"
-swift build -c release 2>&1 | tail -1
-BIN="$(swift build -c release --show-bin-path)/tasklora"
+swift build -c release ${QS_BUILD_FLAGS:-} 2>&1 | tail -1
+BIN="$(swift build -c release ${QS_BUILD_FLAGS:-} --show-bin-path)/tasklora"
 stage "build"
 
 CKPT=checkpoints/multilingual-e5-small.h5

@@ -71,7 +71,7 @@ def main():
         titles, rows = load(os.path.join(args.data, "xquad.%s.train.json" % lang))
         if titles_en is None:
             titles_en = titles
-        # Labels use the English title (articles line up across languages).
+        # Labels use the first language's titles (en by default; articles line up across languages).
         label = lambda a: titles_en[a]
         train = [r for r in rows if r[1] != HELD_OUT_PARAGRAPH]
         test = [r for r in rows if r[1] == HELD_OUT_PARAGRAPH]
