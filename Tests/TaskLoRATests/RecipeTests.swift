@@ -182,7 +182,7 @@ final class RecipeTests: XCTestCase {
             ("loss.matryoshka={dims: [8, 16], weights: [1]}", "loss.matryoshka.weights needs one weight per dimension (2), got 1"),
             ("loss.matryoshka={dims: [8, 16], weights: [0, 0]}", "loss.matryoshka.weights must be >= 0 and not all 0"),
             ("eval.dims=[32, 32]", "eval.dims must be strictly ascending"),
-            ("eval.every=100", "eval.every needs a dev set (data.dev)"),
+            ("eval.every=100", "eval.every needs a dev set (data.dev or data.held_out)"),
             ("eval.early_stopping_patience=-1", "eval.early_stopping_patience must be >= 0"),
             ("schedule.steps=0", "schedule.steps must be >= 1"),
             ("schedule.warmup_steps=2000", "schedule.warmup_steps must be in [0, schedule.steps = 1000], got 2000"),
