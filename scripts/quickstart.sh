@@ -59,7 +59,9 @@ stage "corpus"
 
 BITEXT=()
 for lang in ${LANGS//,/ }; do
-    [ -s "$CORPUS/heldout.$lang.en.txt" ] && BITEXT+=(--bitext "$CORPUS/heldout.$lang.en.txt" "$CORPUS/heldout.$lang.$lang.txt")
+    if [ -s "$CORPUS/heldout.$lang.en.txt" ]; then
+        BITEXT+=(--bitext "$CORPUS/heldout.$lang.en.txt" "$CORPUS/heldout.$lang.$lang.txt")
+    fi
 done
 
 echo "== eval before: held-out bitext mining with the base model (prefix \"query: \")"
@@ -69,7 +71,7 @@ stage "eval before"
 
 echo "== train $RECIPE → $RUN"
 SET=(--set "output=$RUN" --set "data.train=$CORPUS/train.jsonl")
-[ -n "${QS_STEPS:-}" ] && SET+=(--set "schedule.steps=$QS_STEPS")
+if [ -n "${QS_STEPS:-}" ]; then SET+=(--set "schedule.steps=$QS_STEPS"); fi
 "$BIN" train "$RECIPE" "${SET[@]}"
 stage "train"
 
