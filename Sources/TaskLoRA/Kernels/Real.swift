@@ -3,7 +3,7 @@ import Foundation
 
 /// The scalar types the ops are written for: `Float` runs the model, `Double` runs the
 /// finite-difference gradient checks of the very same op code.
-public protocol Real: BinaryFloatingPoint, SIMDScalar, Sendable {
+public protocol Real: BinaryFloatingPoint, SIMDScalar, Sendable, Codable {
     /// C (m, n) = alpha · op(A) · op(B) + beta · C, row-major (`cblas_sgemm` / `cblas_dgemm`).
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                      alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,

@@ -214,7 +214,7 @@ public final class TextEncoder: @unchecked Sendable {
                     xForGrad = UnsafePointer(scratch + r0 * inF)
                 }
                 let dIn: UnsafeMutablePointer<Float>
-                if let mask {
+                if mask != nil {
                     dIn = self.arena.buffer("lora.dropped.grad", count: rows * inF)
                     dIn.update(repeating: 0, count: rows * inF)
                 } else {

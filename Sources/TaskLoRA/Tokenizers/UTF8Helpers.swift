@@ -34,3 +34,16 @@ func appendUTF8(_ v: UInt32, to out: inout [UInt8]) {
 func isValidUTF8<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
     String(decoding: bytes, as: UTF8.self).utf8.elementsEqual(bytes)
 }
+
+/// Strings packed end to end as UTF-8 with n + 1 offsets: how both tokenizers keep their
+/// vocabularies (one allocation, and the checkpoint layout as it is).
+func packUTF8(_ strings: [String]) -> (bytes: [UInt8], offsets: [Int]) {
+    var bytes: [UInt8] = []
+    var offsets = [0]
+    offsets.reserveCapacity(strings.count + 1)
+    for s in strings {
+        bytes.append(contentsOf: s.utf8)
+        offsets.append(bytes.count)
+    }
+    return (bytes, offsets)
+}

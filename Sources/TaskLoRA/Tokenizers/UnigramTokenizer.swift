@@ -43,13 +43,7 @@ public struct UnigramTokenizer: TextTokenizer {
     public init(pieces: [String], scores: [Double], unkId: Int32, bosId: Int32, eosId: Int32, padId: Int32,
                 normalizer: UnigramNormalizer, collapseSpaces: Bool = true,
                 specialTokens: [(content: String, id: Int32)] = [], source: String = "unigram tokenizer") throws {
-        var bytes: [UInt8] = []
-        var offsets = [0]
-        offsets.reserveCapacity(pieces.count + 1)
-        for p in pieces {
-            bytes.append(contentsOf: p.utf8)
-            offsets.append(bytes.count)
-        }
+        let (bytes, offsets) = packUTF8(pieces)
         try self.init(pieceBytes: bytes, pieceOffsets: offsets, scores: scores, unkId: unkId, bosId: bosId,
                       eosId: eosId, padId: padId, normalizer: normalizer, collapseSpaces: collapseSpaces,
                       specialTokens: specialTokens, source: source)

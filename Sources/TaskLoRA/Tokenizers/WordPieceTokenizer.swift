@@ -33,13 +33,7 @@ public struct WordPieceTokenizer: TextTokenizer {
                 lowercase: Bool = true, stripAccents: Bool? = nil, handleChineseChars: Bool = true,
                 cleanText: Bool = true, maxInputCharsPerWord: Int = 100, continuingSubwordPrefix: String = "##",
                 specialTokens: [(content: String, id: Int32)] = [], source: String = "wordpiece tokenizer") throws {
-        var bytes: [UInt8] = []
-        var offsets = [0]
-        offsets.reserveCapacity(vocab.count + 1)
-        for t in vocab {
-            bytes.append(contentsOf: t.utf8)
-            offsets.append(bytes.count)
-        }
+        let (bytes, offsets) = packUTF8(vocab)
         try self.init(vocabBytes: bytes, vocabOffsets: offsets, unkId: unkId, clsId: clsId, sepId: sepId,
                       padId: padId, lowercase: lowercase, stripAccents: stripAccents ?? lowercase,
                       handleChineseChars: handleChineseChars, cleanText: cleanText,
