@@ -5,4 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export TASKLORA_CACHE="${TASKLORA_CACHE:-$PWD/cache}"
-swift test -c release -Xswiftc -enable-testing "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+swift test -c release -Xswiftc -enable-testing "$@" 2>&1 | tee "$log" || status=$?
+# XCTest's summary, restated as the last line (Swift Testing prints its own "0 tests" line after it).
+summary=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -1 || true)
+if [ -n "$summary" ]; then
+    ran=$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
+    failed=$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
+    echo "tests: $((ran - failed)) passed, $failed failed"
+fi
+exit $status
