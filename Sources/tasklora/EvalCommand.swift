@@ -22,6 +22,12 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("For the i-th SQuAD --retrieval file: take the corpus (paragraphs) from this parallel file (cross-lingual).", valueName: "json"))
     var corpusJson: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp("SQuAD/XQuAD only: evaluate just the paragraphs a recipe with data.held_out = FRACTION holds out (with --seed).", valueName: "fraction"))
+    var heldOut: Double?
+
+    @Option(name: .long, help: "The recipe seed that chose the held-out paragraphs (with --held-out).")
+    var seed: UInt64 = 42
+
     @Option(name: .long, help: "BEIR qrels split (qrels/<split>.tsv).")
     var split = "test"
 
@@ -68,6 +74,7 @@ struct EvalCommand: ParsableCommand {
     var maxLength = 512
 
     func validate() throws {
+        if let heldOut, !(heldOut > 0 && heldOut < 1) { throw ValidationError("--held-out must be in (0, 1), got \(heldOut)") }
         if sts.isEmpty, retrieval.isEmpty, bitext.isEmpty, classification.isEmpty, classificationSplit.isEmpty {
             throw ValidationError("give at least one of --sts, --retrieval, --bitext, --classification, --classification-split")
         }
@@ -150,7 +157,8 @@ struct EvalCommand: ParsableCommand {
         for path in retrieval {
             var corpus: String? = nil
             if !isDirectory(path), !corpusJson.isEmpty { corpus = corpusJson[squadIndex]; squadIndex += 1 }
-            let data = try RetrievalData.load(path: path, corpus: corpus, split: split)
+            let data = try RetrievalData.load(path: path, corpus: corpus, split: split,
+                                              heldOut: heldOut.map { ($0, seed) })
             let label = corpus.map { "\(name(path))→\(name($0))" } ?? name(path)
             let q = try embed(data.queries, query.options, label: label + " queries", kind: "retrieval", side: "queries", ids: data.queryIDs)
             let d = try embed(data.documents, document.options, label: label + " documents", kind: "retrieval", side: "documents", ids: data.documentIDs)

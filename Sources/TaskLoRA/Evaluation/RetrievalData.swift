@@ -14,7 +14,10 @@ public struct RetrievalData: Sendable {
 
     /// A BEIR folder (`corpus.jsonl`, `queries.jsonl`, `qrels/<split>.tsv`) or a SQuAD/XQuAD JSON file;
     /// `corpus` (SQuAD only) takes the paragraphs from another, parallel file (cross-lingual retrieval).
-    public static func load(path: String, corpus: String? = nil, split: String = "test") throws -> RetrievalData {
+    /// `heldOut` (SQuAD only) keeps just the paragraphs that `tasklora train` holds out with
+    /// `data.held_out` = fraction and the recipe's seed, with their questions.
+    public static func load(path: String, corpus: String? = nil, split: String = "test",
+                            heldOut: (fraction: Double, seed: UInt64)? = nil) throws -> RetrievalData {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw TaskLoRAError.file(path, "no such file or folder")
@@ -23,14 +26,20 @@ public struct RetrievalData: Sendable {
             if let corpus { throw TaskLoRAError.file(corpus, "a separate corpus file applies to SQuAD JSON, not to the BEIR folder \(path)") }
             return try loadBEIR(folder: path, split: split)
         }
-        return try loadSQuAD(queries: path, corpus: corpus)
+        return try loadSQuAD(queries: path, corpus: corpus, heldOut: heldOut)
     }
 
     /// Questions of `queries` against the paragraphs of `corpus` (default: the same file); a question is
     /// relevant to the paragraph at the same position (`a<article>p<paragraph>`).
-    public static func loadSQuAD(queries path: String, corpus corpusPath: String? = nil) throws -> RetrievalData {
-        let q = try SQuADReader.read(path: path)
-        let c = try corpusPath.map { try SQuADReader.read(path: $0) } ?? q
+    public static func loadSQuAD(queries path: String, corpus corpusPath: String? = nil,
+                                 heldOut: (fraction: Double, seed: UInt64)? = nil) throws -> RetrievalData {
+        var q = try SQuADReader.read(path: path)
+        var c = try corpusPath.map { try SQuADReader.read(path: $0) } ?? q
+        if let heldOut {
+            // Paragraph ids are positional, so the same paragraphs are held out in every language.
+            q = try q.splitByParagraph(heldOutFraction: heldOut.fraction, seed: heldOut.seed).heldOut
+            c = try c.splitByParagraph(heldOutFraction: heldOut.fraction, seed: heldOut.seed).heldOut
+        }
         guard !q.questions.isEmpty else { throw TaskLoRAError.file(path, "has no questions") }
         var row: [String: Int] = [:]
         for (i, p) in c.paragraphs.enumerated() { row[p.id] = i }
