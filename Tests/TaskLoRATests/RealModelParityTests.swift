@@ -63,5 +63,17 @@ final class RealModelParityTests: XCTestCase {
 
     func testMultilingualE5Small() throws { try check("multilingual-e5-small") }
 
+    /// `encodeAll` cuts the full encoding once instead of tokenizing twice: same ids as `encode(_:maxLength:)`.
+    func testEncodeAllCutsLikeEncode() throws {
+        for name in ["multilingual-e5-small", "all-MiniLM-L6-v2"] {
+            let tokenizer = try Self.model(name).0.tokenizer
+            let texts = try TextLines.read(path: TestPaths.fixture("text/multilingual.txt"))
+            let (ids, truncated) = tokenizer.encodeAll(texts, maxLength: 8)
+            XCTAssertEqual(ids, texts.map { tokenizer.encode($0, maxLength: 8) }, name)
+            XCTAssertEqual(truncated, texts.filter { tokenizer.encode($0, maxLength: nil).count > 8 }.count)
+            XCTAssertGreaterThan(truncated, 0)
+        }
+    }
+
     func testAllMiniLML6v2() throws { try check("all-MiniLM-L6-v2") }
 }

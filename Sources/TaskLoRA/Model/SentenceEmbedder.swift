@@ -65,7 +65,7 @@ public final class SentenceEmbedder: @unchecked Sendable {
         if let a = options.adapter {
             guard let adapters, a >= 0, a < adapters.names.count else { throw TaskLoRAError("no adapter with index \(a)") }
         }
-        let (sequences, truncated) = tokenize(texts.map { options.prefix + $0 }, maxLength: maxLength)
+        let (sequences, truncated) = tokenizer.encodeAll(texts.map { options.prefix + $0 }, maxLength: maxLength)
         // Length bucketing: sorted by length, batches hold sequences of similar size.
         let order = sequences.indices.sorted { sequences[$0].count < sequences[$1].count }
         let out = Tensor(zeros: [texts.count, h])
@@ -85,28 +85,5 @@ public final class SentenceEmbedder: @unchecked Sendable {
             progress?(done, texts.count)
         }
         return Result(embeddings: out, truncated: truncated, tokens: tokens)
-    }
-
-    /// Token ids of every text (in parallel), cut to `maxLength`; also how many were cut.
-    public func tokenize(_ texts: [String], maxLength: Int) -> (ids: [[Int32]], truncated: Int) {
-        var truncated = 0
-        var sequences = [[Int32]](repeating: [], count: texts.count)
-        let lock = NSLock()
-        sequences.withUnsafeMutableBufferPointer { seqs in
-            DispatchQueue.concurrentPerform(iterations: Parallel.cores) { worker in
-                var cut = 0
-                for i in Swift.stride(from: worker, to: texts.count, by: Parallel.cores) {
-                    let full = tokenizer.encode(texts[i], maxLength: nil)
-                    if full.count > maxLength {
-                        cut += 1
-                        seqs[i] = tokenizer.encode(texts[i], maxLength: maxLength)
-                    } else {
-                        seqs[i] = full
-                    }
-                }
-                lock.lock(); truncated += cut; lock.unlock()
-            }
-        }
-        return (sequences, truncated)
     }
 }

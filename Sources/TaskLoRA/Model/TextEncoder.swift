@@ -142,7 +142,9 @@ public final class TextEncoder: @unchecked Sendable {
             linearLoRA(l, .ffnOut, runs: runs, adapters: adapters, x: activated, inF: f, y: projected, ldy: h, tape: tape,
                        training: training,
                        dy: { grad(l, "ffn", t * h) }, dx: { grad(l, "activated", t * f) },
-                       recomputeX: { scratch in GELU.forward(x: pre, y: scratch, count: t * f) })
+                       recomputeX: { scratch, rows in
+                           GELU.forward(x: pre + rows.lowerBound * f, y: scratch, count: rows.count * f)
+                       })
             // x2 = LN(x1 + ffn): the next layer's input.
             let x2 = buffer(l + 1, "in", t * h)
             if x2 != x1 { x2.update(from: x1, count: t * h) }
@@ -175,13 +177,13 @@ public final class TextEncoder: @unchecked Sendable {
 
     /// Adds the LoRA update of (`layer`, `target`) to y for every run whose adapter has that module,
     /// and records its backward. `dy`/`dx` fetch the gradient buffers at backward time. `recomputeX`
-    /// rebuilds an input that is not kept (GELU output) into scratch for backward.
+    /// rebuilds the given rows of an input that is not kept (the GELU output) into scratch for backward.
     private func linearLoRA(_ layer: Int, _ target: LoRATarget, runs: [(adapter: Int, rows: Range<Int>)],
                             adapters: LoRAAdapters?, x: UnsafeMutablePointer<Float>, inF: Int,
                             y: UnsafeMutablePointer<Float>, ldy: Int, tape: Tape?, training: Bool,
                             dy: @escaping () -> UnsafeMutablePointer<Float>,
                             dx: @escaping () -> UnsafeMutablePointer<Float>,
-                            recomputeX: ((UnsafeMutablePointer<Float>) -> Void)? = nil) {
+                            recomputeX: ((UnsafeMutablePointer<Float>, Range<Int>) -> Void)? = nil) {
         guard let adapters else { return }
         for (ri, run) in runs.enumerated() {
             guard let m = adapters.module(adapter: run.adapter, layer: layer, target: target) else { continue }
@@ -209,9 +211,10 @@ public final class TextEncoder: @unchecked Sendable {
                 let dxa = self.arena.buffer("lora.dxa", count: rows * m.rank)
                 var xForGrad = keptInput
                 if !ownsInput, let recomputeX {
-                    let scratch = self.arena.buffer("lora.recomputed", count: (r0 + rows) * inF)
-                    recomputeX(scratch)
-                    xForGrad = UnsafePointer(scratch + r0 * inF)
+                    // Only this run's rows of the input are rebuilt.
+                    let scratch = self.arena.buffer("lora.recomputed", count: rows * inF)
+                    recomputeX(scratch, run.rows)
+                    xForGrad = UnsafePointer(scratch)
                 }
                 let dIn: UnsafeMutablePointer<Float>
                 if mask != nil {

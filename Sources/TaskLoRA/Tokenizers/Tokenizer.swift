@@ -1,3 +1,5 @@
+import Foundation
+
 /// A text tokenizer as the encoder sees it: text in, token ids (with the model's special tokens) out.
 public protocol TextTokenizer: Sendable {
     /// Token ids for `text` including the special tokens (`<s> … </s>` or `[CLS] … [SEP]`).
@@ -10,6 +12,33 @@ public protocol TextTokenizer: Sendable {
     var vocabularySize: Int { get }
     /// The serialisable form stored in checkpoints.
     var archive: TokenizerArchive { get }
+}
+
+extension TextTokenizer {
+    /// Token ids of every text, tokenized in parallel and cut to `maxLength` (the closing special
+    /// token kept, as `encode(_:maxLength:)` does); also how many texts were cut. Each text is
+    /// tokenized once: the cut is taken from the full encoding.
+    public func encodeAll(_ texts: [String], maxLength: Int) -> (ids: [[Int32]], truncated: Int) {
+        precondition(maxLength >= 2, "encodeAll needs room for the two special tokens")
+        var sequences = [[Int32]](repeating: [], count: texts.count)
+        var cutPerWorker = [Int](repeating: 0, count: Parallel.cores)
+        sequences.withUnsafeMutableBufferPointer { seqs in
+            cutPerWorker.withUnsafeMutableBufferPointer { cut in
+                DispatchQueue.concurrentPerform(iterations: Parallel.cores) { worker in
+                    for i in Swift.stride(from: worker, to: texts.count, by: Parallel.cores) {
+                        let full = encode(texts[i], maxLength: nil)
+                        if full.count > maxLength {
+                            cut[worker] += 1
+                            seqs[i] = Array(full.prefix(maxLength - 1)) + [full.last!]
+                        } else {
+                            seqs[i] = full
+                        }
+                    }
+                }
+            }
+        }
+        return (sequences, cutPerWorker.reduce(0, +))
+    }
 }
 
 /// A tokenizer as plain arrays and attributes: what the HDF5 checkpoint stores under `/tokenizer`.

@@ -226,7 +226,7 @@ public final class Trainer {
     }
 
     func tokenize(_ texts: [String]) -> [[Int32]] {
-        SentenceEmbedder(encoder: encoder, tokenizer: tokenizer).tokenize(texts, maxLength: recipe.data.maxLength).ids
+        tokenizer.encodeAll(texts, maxLength: recipe.data.maxLength).ids
     }
 
     // MARK: - Evaluation
