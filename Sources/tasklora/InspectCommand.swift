@@ -23,7 +23,9 @@ struct InspectCommand: ParsableCommand {
             : "learned absolute, \(config.maxPositionEmbeddings) (offset \(config.positionOffset))"
         print("positions    \(positions)")
         print("vocabulary   \(config.vocabSize), token types \(config.typeVocabSize), layer-norm eps \(config.layerNormEps)")
-        print("parameters   \(ParameterCount.format(base)) base (\(ckpt.weights.count) tensors)")
+        let pooler = ["pooler.dense.weight", "pooler.dense.bias"].reduce(0) { $0 + (ckpt.weights[$1]?.count ?? 0) }
+        print("parameters   \(ParameterCount.format(base)) base (\(ckpt.weights.count) tensors"
+              + (pooler > 0 ? "; includes the pooler's \(ParameterCount.format(pooler)), unused for embeddings)" : ")"))
         if let tok = ckpt.tokenizer {
             let attrs = tok.attributes.keys.sorted().map { "\($0)=\(tok.attributes[$0]!)" }.joined(separator: " ")
             print("tokenizer    \(tok.kind) \(attrs)")
@@ -34,15 +36,24 @@ struct InspectCommand: ParsableCommand {
             print("adapters     none")
         } else {
             var all = 0
-            for name in ckpt.adapters.keys.sorted() {
+            for name in Self.adapterOrder(ckpt) {
                 let a = ckpt.adapters[name]!
                 let n = a.tensors.values.reduce(0) { $0 + $1.count }
                 all += n
                 let attrs = a.attributes.keys.sorted().map { "\($0)=\(a.attributes[$0]!)" }.joined(separator: " ")
                 print("adapter      \(name): \(ParameterCount.format(n)) parameters \(attrs)")
             }
-            print(String(format: "adapters     %@ in all (%.2f %% of base)", ParameterCount.format(all),
+            // The jina-embeddings-v3 paper's share: adapters over base + adapters.
+            print(String(format: "adapters     %@ in all (%.2f %% of base + adapters, %.2f %% of base)",
+                         ParameterCount.format(all), 100 * Double(all) / Double(max(base + all, 1)),
                          100 * Double(all) / Double(max(base, 1))))
         }
+    }
+
+    /// The config's `lora_adaptations` order (the jina release's stack order) first, then by name.
+    static func adapterOrder(_ ckpt: Checkpoint) -> [String] {
+        let json = (try? JSONSerialization.jsonObject(with: Data(ckpt.configJSON.utf8))) as? [String: Any]
+        let stacked = ((json?["lora_adaptations"] as? [String]) ?? []).filter { ckpt.adapters[$0] != nil }
+        return stacked + ckpt.adapters.keys.filter { !stacked.contains($0) }.sorted()
     }
 }

@@ -23,8 +23,9 @@ final class ExportTests: XCTestCase {
 
     /// tiny-bert with two random adapters: "fused" (qkv, fc1, both embedding tables; prefix "query: ")
     /// and "split" (q, k, v, attention output, fc2).
-    static func makeCheckpoint(at path: String, poison: Bool = false) throws {
-        var model = try ModelImporter.loadHuggingFace(folder: TestPaths.fixture("tiny-bert"))
+    /// `fixture: "tiny-rotary"` gives the same on transformers' native JinaEmbeddingsV3Model layout.
+    static func makeCheckpoint(at path: String, poison: Bool = false, fixture: String = "tiny-bert") throws {
+        var model = try ModelImporter.loadHuggingFace(folder: TestPaths.fixture(fixture))
         model.tokenizer = try tinyWordPiece()
         var ckpt = model.checkpoint()
         let adapters = try LoRAAdapters(names: ["fused", "split"], configs: [
@@ -144,11 +145,49 @@ final class ExportTests: XCTestCase {
 
     /// The Python side: sentence-transformers on the merged HF folder, and peft on the base HF folder.
     func testHuggingFaceAndPEFTInPython() throws {
+        try checkInPython(fixture: "tiny-bert")
+    }
+
+    /// The same for a rotary model, exported as transformers' native `JinaEmbeddingsV3Model`.
+    func testJinaNativeHuggingFaceAndPEFTInPython() throws {
+        try checkInPython(fixture: "tiny-rotary")
+    }
+
+    func testJinaNativeExportNames() throws {
+        let ckpt = path("rotary.h5")
+        try Self.makeCheckpoint(at: ckpt, fixture: "tiny-rotary")
+        let source = try ExportSource.load(model: ckpt, task: "split")
+        let hf = path("hf"), peft = path("peft")
+        let (weights, _) = try AdapterMerge.merge(source: source)
+        try HuggingFaceExport.writeFolder(hf) { try HuggingFaceExport.writeModel(source: source, weights: weights, to: $0, tokenizerJSON: nil) }
+        try HuggingFaceExport.writeFolder(peft) { try HuggingFaceExport.writePEFT(source: source, to: $0, baseModel: "base") }
+        let config = try readJSON(hf + "/config.json") as! [String: Any]
+        XCTAssertEqual(config["model_type"] as? String, "jina_embeddings_v3")
+        XCTAssertEqual((config["rope_parameters"] as? [String: Any])?["rope_theta"] as? Double, 20_000)
+        let model = try SafeTensorsFile(path: hf + "/model.safetensors")
+        XCTAssertTrue(model.names.contains("layers.1.self_attn.q_proj.weight"))
+        XCTAssertTrue(model.names.contains("layers.0.post_mlp_layernorm.bias"))
+        XCTAssertFalse(model.names.contains { $0.hasPrefix("encoder.") }, "\(model.names)")
+        XCTAssertEqual(try model.tensor("layers.1.self_attn.v_proj.weight").array,
+                       weights["encoder.layer.1.attention.self.value.weight"]!.array)
+        let adapter = try SafeTensorsFile(path: peft + "/adapter_model.safetensors")
+        XCTAssertTrue(adapter.names.contains("base_model.model.layers.0.self_attn.k_proj.lora_A.weight"), "\(adapter.names)")
+        XCTAssertTrue(adapter.names.contains("base_model.model.layers.1.mlp.fc2.lora_B.weight"), "\(adapter.names)")
+        let targets = (try readJSON(peft + "/adapter_config.json") as! [String: Any])["target_modules"] as! [String]
+        XCTAssertTrue(targets.contains("layers.0.self_attn.o_proj"), "\(targets)")
+        // Import of the exported folder gives back the canonical names and the same weights.
+        let back = try ModelImporter.loadHuggingFace(folder: hf)
+        XCTAssertEqual(back.tensors["encoder.layer.1.intermediate.dense.weight"]!.array,
+                       weights["encoder.layer.1.intermediate.dense.weight"]!.array)
+        XCTAssertEqual(back.config.rotaryEmbBase, 20_000)
+    }
+
+    private func checkInPython(fixture: String) throws {
         let env = ProcessInfo.processInfo.environment
         let python = env["TASKLORA_PYTHON"] ?? "/work/venv/bin/python"
         guard FileManager.default.isExecutableFile(atPath: python) else { throw XCTSkip("no Python at \(python) (set TASKLORA_PYTHON)") }
         let ckpt = path("tiny.h5")
-        try Self.makeCheckpoint(at: ckpt)
+        try Self.makeCheckpoint(at: ckpt, fixture: fixture)
         let base = path("base-hf")
         let baseSource = try ExportSource.load(model: ckpt, task: nil)
         try HuggingFaceExport.writeFolder(base) {
@@ -178,7 +217,7 @@ final class ExportTests: XCTestCase {
             try process.run()
             let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             process.waitUntilExit()
-            XCTAssertEqual(process.terminationStatus, 0, "\(task): \(output)")
+            XCTAssertEqual(process.terminationStatus, 0, "\(fixture) \(task): \(output)")
             print(output.split(separator: "\n").filter { $0.contains("min cosine") }.map { "\(task) \($0)" }.joined(separator: "\n"))
             XCTAssertTrue(output.contains("sentence-transformers: min cosine"), output)
         }

@@ -33,18 +33,28 @@ public enum HuggingFaceExport {
     }
 
     static func checkExportable(_ source: ExportSource) throws {
-        guard !source.config.isRotary, source.config.modelType != "jina_embeddings_v3" else {
-            throw TaskLoRAError.file(source.basePath, "is a rotary (jina-embeddings-v3) model; Hugging Face and PEFT export support BERT and XLM-RoBERTa layouts only (use --format hdf5)")
-        }
         guard source.config.typeVocabSize > 0 else {
-            throw TaskLoRAError.file(source.basePath, "has no token-type embeddings, which BertModel / XLMRobertaModel require")
+            throw TaskLoRAError.file(source.basePath, "has no token-type embeddings, which BertModel / XLMRobertaModel / JinaEmbeddingsV3Model require")
         }
     }
 
-    /// `config.json` for BertModel or XLMRobertaModel: the checkpoint's config with the keys transformers needs.
+    /// Rotary (jina-embeddings-v3) models are written in transformers' native `JinaEmbeddingsV3Model`
+    /// layout; the others as BertModel / XLMRobertaModel.
+    static func isJinaNative(_ source: ExportSource) -> Bool {
+        source.config.isRotary || source.config.modelType == "jina_embeddings_v3"
+    }
+
+    /// A canonical tensor or module name as the exported model names it.
+    static func exportedName(_ canonical: String, _ source: ExportSource) -> String {
+        isJinaNative(source) ? JinaNativeLayout.nativeName(canonical) : canonical
+    }
+
+    /// `config.json` for BertModel or XLMRobertaModel (JinaEmbeddingsV3Model for rotary models): the
+    /// checkpoint's config with the keys transformers needs.
     public static func modelConfig(_ source: ExportSource) throws -> [String: Any] {
         let c = source.config
         var json = (try? JSONSerialization.jsonObject(with: Data(source.base.configJSON.utf8)) as? [String: Any]) ?? [:]
+        if isJinaNative(source) { return JinaNativeLayout.modelConfig(c, original: json) }
         for key in ["rotary_emb_base", "rope_parameters", "rope_theta", "auto_map", "architectures", "torch_dtype", "dtype"] {
             json[key] = nil
         }
@@ -80,7 +90,7 @@ public enum HuggingFaceExport {
         func path(_ name: String) -> String { url.appendingPathComponent(name).path }
         let h = source.config.hiddenSize
         try writeJSON(try modelConfig(source), to: path("config.json"))
-        var tensors = weights.map { ($0.key, $0.value) }
+        var tensors = weights.map { (exportedName($0.key, source), $0.value) }
         if weights["pooler.dense.weight"] == nil {
             tensors += [("pooler.dense.weight", Tensor(zeros: [h, h])), ("pooler.dense.bias", Tensor(zeros: [h]))]
         }
@@ -307,13 +317,14 @@ public enum HuggingFaceExport {
         for m in try AdapterMerge.modules(lora: lora, model: source.config, name: name) {
             let a = archive.tensors[m.modulePath + ".lora_A"]!, b = archive.tensors[m.modulePath + ".lora_B"]!
             if m.target.isEmbedding {
-                tensors.append(("base_model.model.\(m.modulePath).lora_embedding_A", transpose(a)))
-                tensors.append(("base_model.model.\(m.modulePath).lora_embedding_B", transpose(b)))
-                targets.append(m.modulePath)
+                let module = exportedName(m.modulePath, source)
+                tensors.append(("base_model.model.\(module).lora_embedding_A", transpose(a)))
+                tensors.append(("base_model.model.\(module).lora_embedding_B", transpose(b)))
+                targets.append(exportedName(m.modulePath, source))
                 continue
             }
             for (weight, row) in AdapterMerge.targetWeights(modulePath: m.modulePath, target: m.target, hidden: h) {
-                let module = String(weight.dropLast(".weight".count))
+                let module = exportedName(String(weight.dropLast(".weight".count)), source)
                 let rows = m.target == .qkv ? h : m.outFeatures
                 let part = Tensor(zeros: [rows, m.rank])
                 part.data.update(from: b.data + row * m.rank, count: rows * m.rank)

@@ -88,19 +88,7 @@ public enum ModelImporter {
             n = String(n.dropFirst(prefix.count))
             break
         }
-        guard n.hasPrefix("layers.") else { return n }
-        let parts = n.split(separator: ".", maxSplits: 2).map(String.init)
-        guard parts.count == 3, Int(parts[1]) != nil else { return n }
-        let jina: [String: String] = [
-            "self_attn.q_proj": "attention.self.query", "self_attn.k_proj": "attention.self.key",
-            "self_attn.v_proj": "attention.self.value", "self_attn.o_proj": "attention.output.dense",
-            "post_attention_layernorm": "attention.output.LayerNorm", "mlp.fc1": "intermediate.dense",
-            "mlp.fc2": "output.dense", "post_mlp_layernorm": "output.LayerNorm",
-        ]
-        for (from, to) in jina where parts[2].hasPrefix(from + ".") {
-            return "encoder.layer.\(parts[1]).\(to)" + parts[2].dropFirst(from.count)
-        }
-        return n
+        return JinaNativeLayout.canonicalName(n)
     }
 
     /// sentence-transformers' `1_Pooling/config.json`, when present; mean pooling otherwise.
