@@ -3,17 +3,21 @@ import Foundation
 import TaskLoRA
 
 struct ExportCommand: ParsableCommand {
-    enum Format: String, ExpressibleByArgument, CaseIterable { case hdf5, hf, peft }
+    enum Format: String, ExpressibleByArgument, CaseIterable { case hdf5, hf, peft, jina }
+    enum Precision: String, ExpressibleByArgument, CaseIterable { case f32, bf16 }
 
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Export a model with an adapter: merged HDF5 checkpoint, Hugging Face / sentence-transformers folder, or PEFT adapter.",
+        abstract: "Export a model with an adapter: merged HDF5 checkpoint, Hugging Face / sentence-transformers folder, PEFT adapter, or the jina-embeddings-v3 release layout with every adapter stacked.",
         discussion: "See docs/export.md. Folders are built beside --out and renamed into place; an existing --out folder is refused.")
 
     @OptionGroup var model: ModelOptions
 
-    @Option(name: .long, help: "hdf5 (merged checkpoint), hf (model folder; adapter merged when --task is given) or peft.")
+    @Option(name: .long, help: "hdf5 (merged checkpoint), hf (model folder; adapter merged when --task is given), peft, or jina (release layout: config.json + model.safetensors with all adapters of --model and --adapters stacked).")
     var format: Format
+
+    @Option(name: .long, help: "jina: tensor precision, f32 or bf16.")
+    var dtype: Precision = .f32
 
     @Option(name: .long, help: "Output: .h5 file (hdf5) or a new folder (hf, peft).")
     var out: String
@@ -31,13 +35,23 @@ struct ExportCommand: ParsableCommand {
     var maxLength = 512
 
     func validate() throws {
-        if format != .hf, model.task == nil { throw ValidationError("--format \(format.rawValue) needs --task (the adapter to export)") }
+        if format == .jina, model.task != nil { throw ValidationError("--format jina exports every adapter; drop --task") }
+        if format != .hf, format != .jina, model.task == nil { throw ValidationError("--format \(format.rawValue) needs --task (the adapter to export)") }
         if format == .hdf5, !out.lowercased().hasSuffix(".h5") { throw ValidationError("--out must end in .h5 for --format hdf5") }
     }
 
     func run() throws {
         if format != .hdf5 || !force, FileManager.default.fileExists(atPath: out) {
             throw TaskLoRAError.file(out, "already exists; remove it or choose another --out" + (format == .hdf5 ? " (or --force)" : ""))
+        }
+        if format == .jina {
+            let ckpt = try ExportSource.stackedCheckpoint(model: model.model, adapterFiles: model.adapters)
+            try HuggingFaceExport.writeFolder(out) { dir in
+                try JinaV3Layout.export(checkpoint: ckpt, to: dir, dtype: dtype == .f32 ? .f32 : .bf16)
+            }
+            let order = try JinaV3Layout.taskOrder(checkpoint: ckpt)
+            note("wrote \(out): jina-embeddings-v3 layout, \(order.count) adapters stacked (\(order.joined(separator: ", ")))")
+            return
         }
         let source = try ExportSource.load(model: model.model, adapterFiles: model.adapters, task: model.task)
         switch format {
@@ -56,6 +70,8 @@ struct ExportCommand: ParsableCommand {
             try HuggingFaceExport.writeFolder(out) { dir in
                 try HuggingFaceExport.writePEFT(source: source, to: dir, baseModel: baseModelName ?? source.basePath)
             }
+        case .jina:
+            break
         }
         note("wrote \(out)" + (source.prefix.isEmpty ? "" : " (adapter \(source.adapterName!) expects the prefix \"\(source.prefix)\")"))
     }

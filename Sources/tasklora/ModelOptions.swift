@@ -19,13 +19,23 @@ struct ModelOptions: ParsableArguments {
     @Flag(name: .long, help: "Do not prepend the task's instruction prefix.")
     var noPrefix = false
 
+    @Option(name: .long, help: "Rotary models: the RoPE base (default: the checkpoint's rotary_emb_base, 20000 for jina-embeddings-v3).")
+    var rotaryBase: Float?
+
     func validate() throws {
         if noPrefix, prefix != nil { throw ValidationError("--prefix and --no-prefix exclude each other") }
+        if let base = rotaryBase, !(base > 1 && base.isFinite) { throw ValidationError("--rotary-base must be > 1, got \(base)") }
     }
 
     /// The embedder and the options that select the task and prefix.
     func load() throws -> (SentenceEmbedder, adapter: Int?, prefix: String) {
         let (embedder, prefixes) = try LoadedModel.loadEmbedder(checkpoint: model, adapterFiles: adapters)
+        if let base = rotaryBase {
+            guard embedder.encoder.config.isRotary else {
+                throw TaskLoRAError.file(model, "is not a rotary model; --rotary-base does not apply")
+            }
+            embedder.encoder.rotaryBase = base
+        }
         var adapter: Int? = nil
         if let task {
             guard let index = embedder.adapters?.adapterIndex(task) else {

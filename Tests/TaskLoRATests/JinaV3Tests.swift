@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import TaskLoRA
+@testable import TaskLoRA
 
 /// jina-embeddings-v3's release layout: import with the five task adapters, per-task parity with
 /// hand-merged PyTorch references, mixed-task batches, import errors, export (round trip and a
@@ -272,6 +272,59 @@ final class JinaV3Tests: XCTestCase {
         let seq: [[Int32]] = [[0, 5, 17, 33, 2]]
         let plain = embed(enc, TokenBatch(sequences: seq), nil), six = embed(enc, TokenBatch(sequences: seq, adapters: [5]), a)
         XCTAssertLessThanOrEqual(maxAbsDiff(plain.data, six.data, count: 64), 1e-6)
+    }
+
+    /// The whole workflow: a new task adapter trained (at RoPE base 10,000) on the release
+    /// checkpoint with the five tasks untouched, then exported with every stack grown by one.
+    func testTrainedSixthAdapterExportsWithTheFiveUnchanged() throws {
+        var base = try ModelImporter.load(source: Self.folder).checkpoint()
+        base.tokenizer = try WordPieceTokenizer(vocab: ["[PAD]", "[UNK]", "[CLS]", "[SEP]"] + TrainerFixture.words.prefix(96),
+                                                unkId: 1, clsId: 2, sepId: 3, padId: 0).archive
+        let basePath = scratch.appendingPathComponent("jina.h5").path
+        try base.write(to: basePath)
+        let train = try TrainerFixture.write(TrainerFixture.pairs(16), name: "train.jsonl")
+        let recipe = try Recipe.parse(yaml: """
+            model: "\(basePath)"
+            output: "\(scratch.appendingPathComponent("run").path)"
+            rotary_base: 10000
+            adapters:
+              - name: code.query
+                rank: 4
+                alpha: 1
+                dropout: 0
+                targets: [word_embeddings, token_type_embeddings, qkv, attention.output.dense, intermediate.dense, output.dense]
+                prefix: "Represent the code query: "
+            data: {train: "\(train)", batch_size: 4, max_length: 16}
+            optimizer: {lr: 0.01}
+            schedule: {steps: 4}
+            """, source: "test recipe")
+        let trainer = try Trainer(recipe: recipe, log: { _ in })
+        XCTAssertEqual(trainer.encoder.rotaryBase, 10_000, "trains at the recipe's base")
+        try trainer.train()
+        let trained = try Checkpoint.read(path: trainer.run.finalPath).adapters["code.query"]!
+
+        let out = scratch.appendingPathComponent("export").path
+        try JinaV3Layout.export(checkpoint: try ExportSource.stackedCheckpoint(model: trainer.run.finalPath), to: out)
+        let back = try ModelImporter.load(source: out)
+        XCTAssertEqual(back.adapters.map(\.name), JinaV3Layout.tasks + ["code.query"])
+        let original = try ModelImporter.load(source: Self.folder)
+        for t in 0..<5 {
+            for (key, tensor) in original.adapters[t].archive.tensors {
+                XCTAssertEqual(back.adapters[t].archive.tensors[key]!.array, tensor.array, "\(JinaV3Layout.tasks[t]) \(key)")
+            }
+        }
+        let sixth = back.adapters[5].archive
+        for (key, tensor) in trained.tensors { XCTAssertEqual(sixth.tensors[key]!.array, tensor.array, key) }
+        XCTAssertTrue(trained.tensors.filter { $0.key.hasSuffix("lora_B") }.values.contains { $0.array.contains { $0 != 0 } },
+                      "training moved B away from zero")
+        // The exported sixth task embeds exactly as the run's adapter does, and differs from the base.
+        let enc = try encoder(back), all = try adapters(back)
+        let alone = try LoRAAdapters(archives: [("code.query", trained)], model: back.config, source: "run")
+        let seq: [[Int32]] = [[2, 9, 17, 33, 41, 3]]
+        let exported = embed(enc, TokenBatch(sequences: seq, adapters: [5]), all)
+        let fromRun = embed(enc, TokenBatch(sequences: seq, adapters: [0]), alone)
+        XCTAssertLessThanOrEqual(maxAbsDiff(exported.data, fromRun.data, count: 64), 1e-6)
+        XCTAssertGreaterThan(maxAbsDiff(exported.data, embed(enc, TokenBatch(sequences: seq), nil).data, count: 64), 1e-4)
     }
 
     func testExportRejectsAdaptersTheLayoutCannotHold() throws {

@@ -12,7 +12,10 @@ public struct ExportSource {
     public var loraConfig: LoRAConfig?
     public var prefix: String
 
-    public static func load(model path: String, adapterFiles: [String] = [], task: String?) throws -> ExportSource {
+    /// The base checkpoint behind `path` (itself, or the base an adapters-only run checkpoint names)
+    /// and every adapter reachable from `path` and `adapterFiles` (later files win), with its file.
+    static func gather(model path: String, adapterFiles: [String])
+        throws -> (base: Checkpoint, basePath: String, archives: [String: (AdapterArchive, String)]) {
         let first = try Checkpoint.read(path: path)
         var base = first, basePath = path
         var archives: [String: (AdapterArchive, String)] = [:]
@@ -31,6 +34,19 @@ public struct ExportSource {
             try LoadedModel.checkSameModel(extra, adapterPath: file, base: base, basePath: basePath)
             for (k, v) in extra.adapters { archives[k] = (v, file) }
         }
+        return (base, basePath, archives)
+    }
+
+    /// The base checkpoint holding every adapter `gather` finds: what a stacked export (the
+    /// jina-embeddings-v3 release layout) writes, e.g. a base's five tasks plus a run's new one.
+    public static func stackedCheckpoint(model path: String, adapterFiles: [String] = []) throws -> Checkpoint {
+        var (base, _, archives) = try gather(model: path, adapterFiles: adapterFiles)
+        for (name, (archive, _)) in archives { base.adapters[name] = archive }
+        return base
+    }
+
+    public static func load(model path: String, adapterFiles: [String] = [], task: String?) throws -> ExportSource {
+        let (base, basePath, archives) = try gather(model: path, adapterFiles: adapterFiles)
         let config = try EncoderConfig.decode(Data(base.configJSON.utf8), source: basePath)
         var source = ExportSource(base: base, basePath: basePath, config: config, adapterName: nil, adapter: nil,
                                   adapterPath: nil, loraConfig: nil, prefix: "")

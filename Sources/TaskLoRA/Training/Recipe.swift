@@ -20,10 +20,14 @@ public struct Recipe: Codable, Equatable, Sendable {
     public var schedule: Schedule
     public var eval: Eval
     public var save: Save
+    /// Rotary models only: the RoPE base while training (jina-embeddings-v3 trains at 10,000 and
+    /// embeds at 20,000). nil = the checkpoint's `rotary_emb_base`, which embedding and the
+    /// in-training evaluation always use.
+    public var rotaryBase: Float?
 
     public init(model: String, output: String, seed: Int = 42, adapters: [Adapter], loss: Loss = Loss(),
                 data: Dataset, optimizer: Optimizer = Optimizer(), schedule: Schedule = Schedule(),
-                eval: Eval? = nil, save: Save = Save()) {
+                eval: Eval? = nil, save: Save = Save(), rotaryBase: Float? = nil) {
         self.model = model
         self.output = output
         self.seed = seed
@@ -34,11 +38,13 @@ public struct Recipe: Codable, Equatable, Sendable {
         self.schedule = schedule
         self.eval = eval ?? Eval()
         self.save = save
+        self.rotaryBase = rotaryBase
         resolveDefaults(evalMetricGiven: eval != nil, evalDimsGiven: eval != nil)
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case model, output, seed, adapters, loss, data, optimizer, schedule, eval, save
+        case rotaryBase = "rotary_base"
     }
 
     public init(from decoder: Decoder) throws {
@@ -54,6 +60,7 @@ public struct Recipe: Codable, Equatable, Sendable {
         schedule = try c.value(.schedule, or: Schedule())
         eval = try c.value(.eval, or: Eval())
         save = try c.value(.save, or: Save())
+        rotaryBase = try c.decodeIfPresent(Float.self, forKey: .rotaryBase)
         let evalKeys = c.has(.eval) ? try c.nestedContainer(keyedBy: Eval.CodingKeys.self, forKey: .eval) : nil
         resolveDefaults(evalMetricGiven: evalKeys?.has(.metric) ?? false, evalDimsGiven: evalKeys?.has(.dims) ?? false)
     }

@@ -21,6 +21,9 @@ extension Recipe {
         }
         try require(save.every >= 0, "save.every", "must be >= 0 (0 = at the end only), got \(save.every)")
         try require(save.keepLast >= 1, "save.keep_last", "must be >= 1, got \(save.keepLast)")
+        if let base = rotaryBase {
+            try require(base > 1 && base.isFinite, "rotary_base", "must be > 1, got \(base)")
+        }
     }
 
     private func checkAdapters() throws {
@@ -130,6 +133,9 @@ extension Recipe {
         }
         if let top = eval.dims.last {
             try require(top <= h, "eval.dims", "\(top) exceeds the model's embedding size \(h)")
+        }
+        if rotaryBase != nil {
+            try require(config.isRotary, "rotary_base", "applies to rotary models only; this model has \(config.positionEmbeddingType) positions")
         }
         try require(data.maxLength <= config.maxSequenceLength, "data.max_length",
                     "\(data.maxLength) exceeds the model's \(config.maxSequenceLength) positions")

@@ -58,6 +58,7 @@ public final class Trainer {
         let ckpt = try Checkpoint.read(path: recipe.model)
         encoder = try LoadedModel.loadEncoder(ckpt, path: recipe.model)
         try recipe.validate(against: encoder.config, source: "recipe")
+        if let base = recipe.rotaryBase { encoder.rotaryBase = base }
         tokenizer = try LoadedModel.loadTokenizer(ckpt, path: recipe.model)
         pooling = Pooling(rawValue: ckpt.metadata["pooling"] ?? "mean") ?? .mean
         adapters = try LoRAAdapters(names: recipe.adapters.map(\.name), configs: recipe.adapters.map(\.lora),
@@ -233,6 +234,10 @@ public final class Trainer {
 
     public func evaluate() throws -> EvalReport {
         guard let dev = data.dev else { throw TaskLoRAError("the recipe has no dev set to evaluate on") }
+        // Evaluate as the adapter will be used: at the checkpoint's (inference) rotary base.
+        let trainingBase = encoder.rotaryBase
+        encoder.rotaryBase = encoder.config.rotaryEmbBase
+        defer { encoder.rotaryBase = trainingBase }
         let h = encoder.config.hiddenSize
         let dims = recipe.eval.dims.isEmpty ? [h] : recipe.eval.dims
         let embedder = SentenceEmbedder(encoder: encoder, tokenizer: tokenizer, pooling: pooling, adapters: adapters)
