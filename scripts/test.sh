@@ -9,6 +9,18 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 swift test -c release -Xswiftc -enable-testing "$@" 2>&1 | tee "$log" || status=$?
+# Benchmark harness smoke (Swift side, seconds; same build flags, so only tasklora-bench is linked).
+# Skipped when the tests were filtered; a failure is reported and fails the script.
+if [ $# -eq 0 ]; then
+    if swift build -c release -Xswiftc -enable-testing --product tasklora-bench >/dev/null \
+        && swift build -c release -Xswiftc -enable-testing --product tasklora >/dev/null \
+        && bench/smoke.sh "$(swift build -c release -Xswiftc -enable-testing --show-bin-path)"; then
+        :
+    else
+        echo "bench smoke: FAILED (bench/smoke.sh)"
+        status=1
+    fi
+fi
 # XCTest's summary, restated as the last line (Swift Testing prints its own "0 tests" line after it).
 summary=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -1 || true)
 if [ -n "$summary" ]; then

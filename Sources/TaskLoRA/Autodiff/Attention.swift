@@ -11,6 +11,8 @@ public enum Attention {
     /// qkv (T, 3H) rows [q | k | v], heads of size d → context (T, H).
     public static func forward<S: Real>(qkv: UnsafePointer<S>, context: UnsafeMutablePointer<S>,
                                         batch: TokenBatch, heads: Int, headDim d: Int) {
+        let profiled = Profiler.begin()
+        defer { Profiler.end(.attention, profiled) }
         let h = heads * d, stride = 3 * h
         let scale = 1 / S(d).squareRoot()
         perHead(batch: batch, heads: heads, scratchRows: 1) { (b: Int, head: Int, len: Int, scratch: UnsafeMutablePointer<S>) in
@@ -29,6 +31,8 @@ public enum Attention {
     /// Mirrors `forward`: dqkv (T, 3H) += gradients for q, k, v given dcontext (T, H).
     public static func backward<S: Real>(dcontext: UnsafePointer<S>, qkv: UnsafePointer<S>,
                                          dqkv: UnsafeMutablePointer<S>, batch: TokenBatch, heads: Int, headDim d: Int) {
+        let profiled = Profiler.begin()
+        defer { Profiler.end(.attention, profiled) }
         let h = heads * d, stride = 3 * h
         let scale = 1 / S(d).squareRoot()
         perHead(batch: batch, heads: heads, scratchRows: 2) { (b: Int, head: Int, len: Int, scratch: UnsafeMutablePointer<S>) in

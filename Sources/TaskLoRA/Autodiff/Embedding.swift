@@ -3,6 +3,8 @@ public enum Embedding {
     /// → x (T, H), before the embedding LayerNorm.
     public static func forward(batch: TokenBatch, weights: EncoderWeights, config: EncoderConfig,
                                x: UnsafeMutablePointer<Float>) {
+        let profiled = Profiler.begin()
+        defer { Profiler.end(.embedding, profiled) }
         let h = config.hiddenSize
         let word = weights.wordEmbeddings.data
         let position = weights.positionEmbeddings?.data

@@ -6,6 +6,8 @@ public enum GELU {
 
     /// x (n) → y (n); may be in place.
     public static func forward<S: Real>(x: UnsafePointer<S>, y: UnsafeMutablePointer<S>, count: Int) {
+        let profiled = Profiler.begin()
+        defer { Profiler.end(.gelu, profiled) }
         if S.self == Float.self {
             forwardFloat(x: UnsafeRawPointer(x).assumingMemoryBound(to: Float.self),
                          y: UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), count: count)
@@ -23,6 +25,8 @@ public enum GELU {
     /// dx (n) += dy ⊙ (Φ(x) + x φ(x))
     public static func backward<S: Real>(dy: UnsafePointer<S>, x: UnsafePointer<S>, dx: UnsafeMutablePointer<S>,
                                          count: Int) {
+        let profiled = Profiler.begin()
+        defer { Profiler.end(.gelu, profiled) }
         if S.self == Float.self {
             backwardFloat(dy: UnsafeRawPointer(dy).assumingMemoryBound(to: Float.self),
                           x: UnsafeRawPointer(x).assumingMemoryBound(to: Float.self),

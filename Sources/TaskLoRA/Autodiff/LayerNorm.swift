@@ -6,6 +6,8 @@ public enum LayerNorm {
     public static func forward<S: Real>(x: UnsafeMutablePointer<S>, residual: UnsafePointer<S>?,
                                         gamma: UnsafePointer<S>, beta: UnsafePointer<S>, rows: Int, cols: Int, eps: S,
                                         xhat: UnsafeMutablePointer<S>? = nil, rstd: UnsafeMutablePointer<S>? = nil) {
+        let profiled = Profiler.begin()
+        defer { Profiler.end(.layerNorm, profiled) }
         Parallel.forEachChunk(rows, minChunk: 8) { range in
             for r in range {
                 let row = x.advanced(by: r * cols)
@@ -28,6 +30,8 @@ public enum LayerNorm {
     public static func backward<S: Real>(dy: UnsafePointer<S>, xhat: UnsafePointer<S>, rstd: UnsafePointer<S>,
                                          gamma: UnsafePointer<S>, rows: Int, cols: Int,
                                          dz: UnsafeMutablePointer<S>) {
+        let profiled = Profiler.begin()
+        defer { Profiler.end(.layerNorm, profiled) }
         Parallel.forEachChunk(rows, minChunk: 8) { range in
             for r in range {
                 let g = dy.advanced(by: r * cols), n = xhat.advanced(by: r * cols), out = dz.advanced(by: r * cols)

@@ -5,6 +5,8 @@ public enum Linear {
     public static func forward<S: Real>(x: UnsafePointer<S>, rows: Int, inFeatures: Int, outFeatures: Int,
                                         weight: UnsafePointer<S>, bias: UnsafePointer<S>?,
                                         y: UnsafeMutablePointer<S>) {
+        let profiled = Profiler.begin()
+        defer { Profiler.end(.linear, profiled) }
         if let bias {
             // Seed every row with the bias and let GEMM accumulate onto it (beta = 1).
             for r in 0..<rows { y.advanced(by: r * outFeatures).update(from: bias, count: outFeatures) }
@@ -17,6 +19,8 @@ public enum Linear {
     /// dx (T, in) += dy (T, out) · W
     public static func backward<S: Real>(dy: UnsafePointer<S>, rows: Int, inFeatures: Int, outFeatures: Int,
                                          weight: UnsafePointer<S>, dx: UnsafeMutablePointer<S>) {
+        let profiled = Profiler.begin()
+        defer { Profiler.end(.linear, profiled) }
         BLAS.gemm(m: rows, n: inFeatures, k: outFeatures, a: dy, lda: outFeatures,
                   b: weight, ldb: inFeatures, beta: 1, c: dx, ldc: inFeatures)
     }

@@ -5,6 +5,8 @@ public enum LoRALinear {
     public static func forward<S: Real>(x: UnsafePointer<S>, rows: Int, inFeatures: Int, outFeatures: Int, rank: Int,
                                         a: UnsafePointer<S>, b: UnsafePointer<S>, scale: S,
                                         xa: UnsafeMutablePointer<S>, y: UnsafeMutablePointer<S>, ldy: Int) {
+        let profiled = Profiler.begin()
+        defer { Profiler.end(.lora, profiled) }
         BLAS.gemm(transB: true, m: rows, n: rank, k: inFeatures, a: x, lda: inFeatures, b: a, ldb: inFeatures,
                   c: xa, ldc: rank)
         BLAS.gemm(transB: true, m: rows, n: outFeatures, k: rank, alpha: scale, a: xa, lda: rank,
@@ -18,6 +20,8 @@ public enum LoRALinear {
                                          a: UnsafePointer<S>, b: UnsafePointer<S>, scale: S, xa: UnsafePointer<S>,
                                          da: UnsafeMutablePointer<S>, db: UnsafeMutablePointer<S>,
                                          dx: UnsafeMutablePointer<S>?, dxa: UnsafeMutablePointer<S>) {
+        let profiled = Profiler.begin()
+        defer { Profiler.end(.lora, profiled) }
         // dB += s · dyᵀ · xa
         BLAS.gemm(transA: true, m: outFeatures, n: rank, k: rows, alpha: scale, a: dy, lda: ldy,
                   b: xa, ldb: rank, beta: 1, c: db, ldc: rank)

@@ -25,6 +25,8 @@ public enum RoPE {
     /// which is the backward pass (dx = Rᵀ dy).
     public static func apply<S: Real>(x: UnsafeMutablePointer<S>, stride: Int, heads: Int, headDim d: Int,
                                       batch: TokenBatch, cos: [S], sin: [S], inverse: Bool = false) {
+        let profiled = Profiler.begin()
+        defer { Profiler.end(.rope, profiled) }
         let half = d / 2
         let sign: S = inverse ? -1 : 1
         cos.withUnsafeBufferPointer { cosT in

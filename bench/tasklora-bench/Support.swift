@@ -1,0 +1,51 @@
+import Foundation
+import TaskLoRA
+
+// Shared helpers of the tasklora-bench subcommands.
+
+#if os(Linux)
+let RUSAGE_SELF_WHO = __rusage_who_t(RUSAGE_SELF.rawValue)
+#else
+let RUSAGE_SELF_WHO = RUSAGE_SELF
+#endif
+
+/// Peak resident set of this process so far (ru_maxrss, KiB on Linux) in MiB.
+func peakRSSMiB() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF_WHO, &usage)
+    return Double(usage.ru_maxrss) / 1024
+}
+
+func randomTensor(_ shape: [Int], _ rng: inout SplitMix64, scale: Double) -> Tensor {
+    let t = Tensor(zeros: shape)
+    for i in 0..<t.count { t[i] = Float((rng.nextUnit() * 2 - 1) * scale) }
+    return t
+}
+
+/// Command-line options: `--name value` pairs and `--flag`s after the subcommand.
+struct Options {
+    let args: [String]
+    func string(_ name: String) -> String? {
+        guard let i = args.firstIndex(of: name), i + 1 < args.count else { return nil }
+        return args[i + 1]
+    }
+    func string(_ name: String, _ fallback: String) -> String { string(name) ?? fallback }
+    func int(_ name: String, _ fallback: Int) -> Int { string(name).flatMap { Int($0) } ?? fallback }
+    func double(_ name: String, _ fallback: Double) -> Double { string(name).flatMap { Double($0) } ?? fallback }
+    func flag(_ name: String) -> Bool { args.contains(name) }
+    func ints(_ name: String, _ fallback: [Int]) -> [Int] {
+        string(name).map { $0.split(separator: ",").compactMap { Int($0) } } ?? fallback
+    }
+}
+
+/// One JSON object on stdout (sorted keys, so runs diff cleanly).
+func printJSON(_ object: [String: Any]) throws {
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    guard !s.isEmpty else { return .nan }
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
