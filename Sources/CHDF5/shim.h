@@ -27,7 +27,10 @@ static inline hid_t tl_H5P_FILE_ACCESS(void) { return H5P_FILE_ACCESS; }
 static inline unsigned tl_H5F_ACC_RDONLY(void) { return H5F_ACC_RDONLY; }
 static inline unsigned tl_H5F_ACC_RDWR(void) { return H5F_ACC_RDWR; }
 static inline unsigned tl_H5F_ACC_TRUNC(void) { return H5F_ACC_TRUNC; }
-static inline void tl_H5_silence_errors(void) { H5open(); H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+// No atexit clean-up: a file whose write failed (disk full) cannot be closed, and HDF5's exit
+// handler crashed flushing it again (segfault after a clean error). Every file tasklora opens
+// is closed explicitly; a failed one's temporary is already unlinked.
+static inline void tl_H5_silence_errors(void) { H5dont_atexit(); H5open(); H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 // Little-endian file types, so files read the same on every host.
 static inline hid_t tl_H5T_STD_U8LE(void) { return H5T_STD_U8LE; }
 static inline hid_t tl_H5T_STD_U16LE(void) { return H5T_STD_U16LE; }

@@ -10,6 +10,10 @@ struct TrainCommand: ParsableCommand {
             Writes the run directory named by the recipe's `output`: recipe.yaml, metrics.jsonl, \
             checkpoints/step-*.h5, best.h5 and final.h5. --resume RUN_DIR continues a run from its \
             newest complete checkpoint so that the remaining steps equal those of an uninterrupted run.
+
+            SIGINT (Ctrl-C) or SIGTERM: the current step is finished, a checkpoint of it saved and \
+            named, and the process exits with 130 (SIGINT) or 143 (SIGTERM); resume with --resume. \
+            A second signal ends the process at once (the previous checkpoint stays intact).
             """)
 
     @Argument(help: "The recipe (.yaml). Optional with --resume, which reads RUN_DIR/recipe.yaml.")
@@ -34,7 +38,12 @@ struct TrainCommand: ParsableCommand {
         var loaded = try Recipe.load(path: path, overrides: overrides)
         if let resume { loaded.output = resume }
         try loaded.checkInputs(source: path)
+        let stop = StopRequest()
+        stop.catchInterrupts { signal in
+            note("\(StopRequest.name(of: signal)): saving a checkpoint after the current step (send it again to quit at once)")
+        }
         let trainer = try Trainer(recipe: loaded, resume: resume != nil, log: { note($0) })
+        trainer.stopRequest = stop
         let bar = ProgressBar("train", total: loaded.schedule.steps)
         let report = try trainer.train(progress: { p in
             bar.update(p.step, unit: "steps",
@@ -43,6 +52,11 @@ struct TrainCommand: ParsableCommand {
             let dims = r.byDim.keys.sorted().map { String(format: "%d: %.4g", $0, r.byDim[$0]![r.metric]!) }.joined(separator: "  ")
             note("eval step \(r.step): \(r.metric) by dim  \(dims)")
         })
+        if let signal = trainer.stoppedBy, let checkpoint = trainer.stopCheckpoint {
+            print("interrupted at step \(trainer.step) of \(loaded.schedule.steps): saved \(checkpoint); "
+                  + "continue with: tasklora train --resume \(trainer.run.path)")
+            throw ExitCode(StopRequest.exitStatus(signal: signal))
+        }
         if let best = trainer.best { note(String(format: "best %@ %.4f at step %d", report?.metric ?? "", best.value, best.step)) }
         if trainer.skippedSteps > 0 { warn("\(trainer.skippedSteps) steps skipped for NaN/Inf loss or gradients") }
         print("run directory: \(trainer.run.path) (final adapters: \(trainer.run.finalPath))")

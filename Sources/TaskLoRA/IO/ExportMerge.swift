@@ -28,6 +28,7 @@ public struct ExportSource {
             try LoadedModel.checkSameModel(first, adapterPath: path, base: base, basePath: b)
             for (k, v) in base.adapters { archives[k] = (v, b) }
         }
+        try requireFinite(base.weights, source: basePath, what: "weight")
         for (k, v) in first.adapters { archives[k] = (v, path) }
         for file in adapterFiles {
             let extra = try Checkpoint.read(path: file, loadWeights: false)
@@ -41,8 +42,18 @@ public struct ExportSource {
     /// jina-embeddings-v3 release layout) writes, e.g. a base's five tasks plus a run's new one.
     public static func stackedCheckpoint(model path: String, adapterFiles: [String] = []) throws -> Checkpoint {
         var (base, _, archives) = try gather(model: path, adapterFiles: adapterFiles)
-        for (name, (archive, _)) in archives { base.adapters[name] = archive }
+        for (name, (archive, from)) in archives.sorted(by: { $0.key < $1.key }) {
+            try requireFinite(archive.tensors, source: from, what: "adapter \(name) tensor")
+            base.adapters[name] = archive
+        }
         return base
+    }
+
+    /// Exports refuse NaN and Inf: a model that holds them embeds nothing useful.
+    static func requireFinite(_ tensors: [String: Tensor], source: String, what: String) throws {
+        for (key, t) in tensors.sorted(by: { $0.key < $1.key }) where !t.buffer.allSatisfy(\.isFinite) {
+            throw TaskLoRAError.file(source, "\(what) \(key) holds NaN or Inf; refusing to export it")
+        }
     }
 
     public static func load(model path: String, adapterFiles: [String] = [], task: String?) throws -> ExportSource {

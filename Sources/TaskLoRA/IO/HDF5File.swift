@@ -18,7 +18,18 @@ enum HDF5 {
                 return 0
             }, Unmanaged.passUnretained(box).toOpaque())
         }
-        return box.message
+        return oneLine(box.message)
+    }
+
+    /// HDF5's low-level I/O messages span lines ("file write failed: time = …\n, filename = …,
+    /// errno = 28, error message = 'No space left on device', …"): keep the operation and the
+    /// system's reason, on one line.
+    static func oneLine(_ message: String) -> String {
+        let flat = message.split(whereSeparator: \.isNewline).joined(separator: " ")
+        guard let reason = flat.range(of: "error message = '") else { return flat }
+        let why = flat[reason.upperBound...].prefix { $0 != "'" }
+        let what = flat.prefix { $0 != ":" }
+        return "\(what): \(why)"
     }
 
     /// `base` with HDF5's own reason appended when it has one.

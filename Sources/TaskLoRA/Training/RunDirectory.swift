@@ -51,6 +51,19 @@ public struct RunDirectory: Sendable {
 
     public func latestCheckpoint() -> String? { checkpoints().last }
 
+    /// Deletes the hidden temporary files (`.NAME.tmp-PID-N`) that saves of processes no longer
+    /// running left behind when they were killed mid-write; a live process's are kept.
+    func removeAbandonedTemporaryFiles() {
+        for dir in [path, path + "/checkpoints"] {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix(".") {
+                guard let r = name.range(of: ".tmp-"),
+                      let pid = name[r.upperBound...].split(separator: "-").first.flatMap({ Int32($0) }) else { continue }
+                if pid == getpid() || (kill(pid, 0) == 0 || errno == EPERM) { continue }
+                try? FileManager.default.removeItem(atPath: dir + "/" + name)
+            }
+        }
+    }
+
     func prune(keepLast: Int) throws {
         let all = checkpoints()
         for old in all.dropLast(max(keepLast, 1)) { try? FileManager.default.removeItem(atPath: old) }

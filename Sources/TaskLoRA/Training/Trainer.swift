@@ -49,6 +49,13 @@ public final class Trainer {
     /// Test hook: simulates an interruption: `train` returns right after this step, with a
     /// checkpoint of it saved and no final.h5, as a run killed just after its checkpoint.
     public var stopAfterStep: Int?
+    /// Set from another thread (SIGINT/SIGTERM in the CLI) to stop cleanly: `train` finishes the
+    /// current step, saves a checkpoint of it and returns; `stoppedBy` then says why.
+    public var stopRequest = StopRequest()
+    /// The signal (0: a request from code) that stopped the last `train` call early, if one did.
+    public private(set) var stoppedBy: Int32?
+    /// The checkpoint the last `train` call wrote when it was stopped early.
+    public private(set) var stopCheckpoint: String?
 
     public init(recipe: Recipe, resume: Bool = false, log: @escaping (String) -> Void = { _ in }) throws {
         try recipe.validate()
@@ -112,6 +119,10 @@ public final class Trainer {
         let started = Date()
         var stepsThisRun = 0
         while step < total {
+            if let signal = stopRequest.signal {
+                try stopCleanly(signal: signal)
+                return last
+            }
             let t0 = Date()
             let (loss, tokens, gradNorm, skipped) = try trainStep()
             stepsThisRun += 1
@@ -284,6 +295,15 @@ public final class Trainer {
 
     // MARK: - Checkpoints
 
+    /// A stop request between steps: keeps (or writes) the checkpoint of the step just finished.
+    private func stopCleanly(signal: Int32) throws {
+        let path = run.checkpointPath(step: step)
+        if !FileManager.default.fileExists(atPath: path) { try saveCheckpoint() }
+        stoppedBy = signal
+        stopCheckpoint = path
+        log("stopped by \(StopRequest.name(of: signal)) after step \(step) of \(recipe.schedule.steps); checkpoint \(path)")
+    }
+
     func saveCheckpoint() throws {
         try save(to: run.checkpointPath(step: step))
         try run.prune(keepLast: recipe.save.keepLast)
@@ -302,7 +322,9 @@ public final class Trainer {
         m.data.update(from: optimizer.m, count: n)
         v.data.update(from: optimizer.v, count: n)
         ckpt.training = ["adamw.m": m, "adamw.v": v]
-        let samplerJSON = String(decoding: try JSONEncoder().encode(sampler.state), as: UTF8.self)
+        let json = JSONEncoder()
+        json.outputFormatting = .sortedKeys  // the same state gives the same checkpoint bytes
+        let samplerJSON = String(decoding: try json.encode(sampler.state), as: UTF8.self)
         ckpt.trainingAttributes = [
             "step": String(step), "adamw_step": String(optimizer.step), "sampler": samplerJSON,
             "dropout_rng": String(encoder.dropoutRNG.state), "recipe": recipe.resolvedYAML(),
@@ -315,6 +337,7 @@ public final class Trainer {
 
     /// Continues from the newest checkpoint in the run directory that reads back whole.
     func restoreLatest() throws {
+        run.removeAbandonedTemporaryFiles()
         for path in run.checkpoints().reversed() {
             let ckpt: Checkpoint
             do { ckpt = try Checkpoint.read(path: path) } catch {
