@@ -190,6 +190,7 @@ final class RecipeTests: XCTestCase {
             ("schedule.min_lr_ratio=-0.5", "schedule.min_lr_ratio must be in [0, 1]"),
             ("save.keep_last=0", "save.keep_last must be >= 1"),
             ("seed=-3", "seed must be >= 0"),
+            ("rotary_base=1", "rotary_base must be > 1, got 1.0"),
         ]
         for (set, message) in cases {
             assertFails(Self.minimal, set: [set], "--set \(set): \(message)")
@@ -215,6 +216,7 @@ final class RecipeTests: XCTestCase {
         try fails(["eval.dims=[768]"], "eval.dims 768 exceeds the model's embedding size 384")
         try fails(["data.max_length=1024"], "data.max_length 1024 exceeds the model's 512 positions")
         try fails(["adapters.0.rank=500"], "adapters.0 (a): LoRA rank 500 exceeds the hidden size 384")
+        try fails(["rotary_base=10000"], "rotary_base applies to rotary models only; this model has absolute positions")
         XCTAssertNoThrow(try recipe(Self.minimal, ["loss.matryoshka.dims=[64, 384]", "data.max_length=512"])
             .validate(against: Self.e5Small))
     }
