@@ -396,6 +396,8 @@ def write_doc(path, r, a, command, svg_rel):
             for c in r["profile"][n]["profile_seconds_per_step"]:
                 if c not in cats:
                     cats.append(c)
+        first = r["profile"][names[0]]["profile_seconds_per_step"]
+        cats.sort(key=lambda c: -first.get(c, 0))
         w("| category | " + " | ".join(names) + " |")
         w("|---|" + "---|" * len(names))
         for c in cats:
