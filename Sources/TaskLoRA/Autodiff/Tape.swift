@@ -24,8 +24,11 @@ public final class Tape: @unchecked Sendable {
     }
 
     /// The gradient buffer of activation `name`, zero-filled on its first use in this pass.
-    public func gradient(_ name: String, count: Int) -> UnsafeMutablePointer<Float> {
-        let p = gradientArena.buffer(name, count: count)
+    /// Activations whose gradients are never alive at the same time may share `storage` (the
+    /// encoder's layers do: backward finishes layer l before it starts layer l − 1), so gradient
+    /// memory does not grow with depth; each name is still zeroed on its own first use.
+    public func gradient(_ name: String, storage: String? = nil, count: Int) -> UnsafeMutablePointer<Float> {
+        let p = gradientArena.buffer(storage ?? name, count: count)
         if zeroedThisPass.insert(name).inserted { p.update(repeating: 0, count: count) }
         return p
     }

@@ -38,8 +38,11 @@ public final class TextEncoder: @unchecked Sendable {
             if let tape { return tape.saved("l\(layer).\(name)", count: count) }
             return arena.buffer(name, count: count)
         }
+        // Gradients: one set of buffers for all layers (a layer's are dead once backward moves on
+        // to the layer below), except the gradient of each layer's input, which the layer below
+        // reads; those alternate between two buffers.
         func grad(_ layer: Int, _ name: String, _ count: Int) -> UnsafeMutablePointer<Float> {
-            tape!.gradient("l\(layer).\(name)", count: count)
+            tape!.gradient("l\(layer).\(name)", storage: Self.gradientStorage(layer, name), count: count)
         }
 
         // Embeddings (+ LoRA on the tables), then LayerNorm.
@@ -168,9 +171,15 @@ public final class TextEncoder: @unchecked Sendable {
     /// Runs the recorded backward pass from dHidden (T, H), the gradient of the last hidden states,
     /// accumulating into `adapters.gradients`.
     public func backward(tape: Tape, dHidden: UnsafePointer<Float>, tokenCount t: Int) {
-        let dx = tape.gradient("l\(config.numHiddenLayers).in", count: t * config.hiddenSize)
+        let top = config.numHiddenLayers
+        let dx = tape.gradient("l\(top).in", storage: Self.gradientStorage(top, "in"), count: t * config.hiddenSize)
         VectorMath.add(dx, dHidden, count: t * config.hiddenSize)
         tape.backward()
+    }
+
+    /// Where the gradient of layer `layer`'s activation `name` lives (see `forward`).
+    static func gradientStorage(_ layer: Int, _ name: String) -> String {
+        name == "in" ? "in.\(layer % 2)" : name
     }
 
     // MARK: - LoRA application per adapter run
