@@ -121,6 +121,8 @@ public struct EncoderConfig: Codable, Equatable, Sendable {
             config = try JSONDecoder().decode(EncoderConfig.self, from: data)
         } catch let DecodingError.keyNotFound(key, _) {
             throw TaskLoRAError.file(source, "config is missing \"\(key.stringValue)\"")
+        } catch let DecodingError.typeMismatch(_, ctx) where ctx.codingPath.isEmpty {
+            throw TaskLoRAError.file(source, "config is not a JSON object")
         } catch let DecodingError.typeMismatch(_, ctx) {
             throw TaskLoRAError.file(source, "config field \"\(ctx.codingPath.map(\.stringValue).joined(separator: "."))\" has the wrong type")
         } catch {

@@ -1,0 +1,19 @@
+import Foundation
+import TaskLoRA
+
+/// The HDF5 checkpoint loader (and libhdf5 under it, which is not instrumented): the file as a
+/// checkpoint, then as a model (config, weights, tokenizer).
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzCheckpoint(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let path = Fuzz.file(Fuzz.bytes(data, size), name: "checkpoint.h5")
+    Fuzz.run {
+        let ckpt = try Checkpoint.read(path: path)
+        _ = try LoadedModel.loadEncoder(ckpt, path: path)
+    }
+    Fuzz.run {
+        let ckpt = try Checkpoint.read(path: path)
+        let tokenizer = try LoadedModel.loadTokenizer(ckpt, path: path)
+        _ = tokenizer.encodeAll(["hello world", "wie geht's"], maxLength: 16)
+    }
+    return 0
+}
