@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs the test suite (or a subset) under AddressSanitizer and ThreadSanitizer, each in its own
+# scratch folder (.build-asan, .build-tsan), in release mode (the numeric tests are too slow in debug).
+#
+#   scripts/sanitizers.sh                    both sanitizers, whole suite (slow: ~2 builds + 2 runs)
+#   scripts/sanitizers.sh address [FILTER]   one sanitizer; FILTER as swift test --filter (a regex)
+#   scripts/sanitizers.sh thread  [FILTER]
+#
+# Exit status: non-zero when any run fails or a sanitizer reports (ASan and TSan abort the
+# test process on their first report: halt_on_error=1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export TASKLORA_CACHE="${TASKLORA_CACHE:-$PWD/cache}"
+export SWIFT_BACKTRACE=enable=no
+which=${1:-both}
+filter=${2:-}
+
+run() {
+    local sanitizer=$1 scratch=$2
+    local build=(-c release -Xswiftc -enable-testing --sanitize="$sanitizer" --scratch-path "$scratch")
+    local test=("${build[@]}")
+    [ -n "$filter" ] && test+=(--filter "$filter")
+    echo "== $sanitizer${filter:+ ($filter)}"
+    # Retried once: other builds in the same checkout can touch sources mid-build.
+    swift build --build-tests "${build[@]}" 2>&1 | tail -2 || swift build --build-tests "${build[@]}" 2>&1 | tail -2
+    local log
+    log=$(mktemp)
+    local status=0
+    swift test --skip-build "${test[@]}" > "$log" 2>&1 || status=$?
+    grep -E "^(Test Case .*(failed|skipped))|Executed [0-9]+ tests|ERROR: (Address|Thread)Sanitizer|WARNING: ThreadSanitizer|SUMMARY:" "$log" || true
+    if grep -qE "ERROR: AddressSanitizer|WARNING: ThreadSanitizer" "$log"; then status=1; fi
+    echo "== $sanitizer: exit $status (log: $log)"
+    return "$status"
+}
+
+status=0
+case "$which" in
+    address) run address .build-asan || status=$? ;;
+    thread) ASAN_OPTIONS= TSAN_OPTIONS="halt_on_error=1:${TSAN_OPTIONS:-}" run thread .build-tsan || status=$? ;;
+    both)
+        run address .build-asan || status=$?
+        TSAN_OPTIONS="halt_on_error=1:${TSAN_OPTIONS:-}" run thread .build-tsan || status=$?
+        ;;
+    *) echo "usage: $0 [address|thread|both] [FILTER]" >&2; exit 2 ;;
+esac
+exit $status
