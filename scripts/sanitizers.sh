@@ -6,12 +6,15 @@
 #   scripts/sanitizers.sh address [FILTER]   one sanitizer; FILTER as swift test --filter (a regex)
 #   scripts/sanitizers.sh thread  [FILTER]
 #
-# Exit status: non-zero when any run fails or a sanitizer reports (ASan and TSan abort the
-# test process on their first report: halt_on_error=1).
+# Exit status: non-zero when any run fails or a sanitizer reports. TASKLORA_SANITIZER is set for
+# the tests, so the one test whose input makes libhdf5 itself fault under ASan can say so and skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TASKLORA_CACHE="${TASKLORA_CACHE:-$PWD/cache}"
 export SWIFT_BACKTRACE=enable=no
+# Leak checking is off by default: LeakSanitizer reports ~750 KB in Foundation's file reading,
+# String storage and XCTest's main (none in TaskLoRA's code); ASAN_OPTIONS=detect_leaks=1 shows them.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}"
 which=${1:-both}
 filter=${2:-}
 
@@ -35,11 +38,11 @@ run() {
 
 status=0
 case "$which" in
-    address) run address .build-asan || status=$? ;;
-    thread) ASAN_OPTIONS= TSAN_OPTIONS="halt_on_error=1:${TSAN_OPTIONS:-}" run thread .build-tsan || status=$? ;;
+    address) TASKLORA_SANITIZER=address run address .build-asan || status=$? ;;
+    thread) TASKLORA_SANITIZER=thread TSAN_OPTIONS="halt_on_error=1:${TSAN_OPTIONS:-}" run thread .build-tsan || status=$? ;;
     both)
-        run address .build-asan || status=$?
-        TSAN_OPTIONS="halt_on_error=1:${TSAN_OPTIONS:-}" run thread .build-tsan || status=$?
+        TASKLORA_SANITIZER=address run address .build-asan || status=$?
+        TASKLORA_SANITIZER=thread TSAN_OPTIONS="halt_on_error=1:${TSAN_OPTIONS:-}" run thread .build-tsan || status=$?
         ;;
     *) echo "usage: $0 [address|thread|both] [FILTER]" >&2; exit 2 ;;
 esac

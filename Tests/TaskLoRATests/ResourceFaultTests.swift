@@ -69,6 +69,10 @@ final class ResourceFaultTests: XCTestCase {
     /// and "File too large", the exit status is non-zero, and the earlier checkpoints and final.h5
     /// are byte-identical, with no temporary file left.
     func testFileSizeLimitDuringATrainingSave() throws {
+        if ProcessInfo.processInfo.environment["TASKLORA_SANITIZER"] == "thread" {
+            // TSan's runtime in the child faults (SIGBUS) under a 16 KiB file-size limit before tasklora runs.
+            throw XCTSkip("ThreadSanitizer's runtime does not run under ulimit -f 16")
+        }
         let d = try KillResumeTests.data()
         let dir = F.newDirectory("fsize")
         let recipe = try KillResumeTests.writeRecipe(output: dir, steps: 4, saveEvery: 2, evalEvery: 0, train: d.train, dev: d.dev)
