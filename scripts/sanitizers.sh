@@ -25,7 +25,14 @@ run() {
     [ -n "$filter" ] && test+=(--filter "$filter")
     echo "== $sanitizer${filter:+ ($filter)}"
     # Retried once: other builds in the same checkout can touch sources mid-build.
-    swift build --build-tests "${build[@]}" 2>&1 | tail -2 || swift build --build-tests "${build[@]}" 2>&1 | tail -2
+    local blog
+    blog=$(mktemp)
+    if ! swift build --build-tests "${build[@]}" > "$blog" 2>&1 && ! swift build --build-tests "${build[@]}" > "$blog" 2>&1; then
+        grep -E "error:" "$blog" | head -20
+        echo "== $sanitizer: build failed (log: $blog)"
+        return 1
+    fi
+    tail -1 "$blog"
     local log
     log=$(mktemp)
     local status=0

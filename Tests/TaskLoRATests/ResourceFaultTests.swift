@@ -193,7 +193,7 @@ final class ResourceFaultTests: XCTestCase {
         }
         let base = dir + "/poisoned-base.h5"
         try ExportTests.makeCheckpoint(at: base)
-        var ckpt = try Checkpoint.read(path: base)
+        let ckpt = try Checkpoint.read(path: base)
         let name = ckpt.weights.keys.sorted().first { $0.hasSuffix("output.dense.weight") }!
         ckpt.weights[name]!.data[3] = .infinity
         try ckpt.write(to: base)
