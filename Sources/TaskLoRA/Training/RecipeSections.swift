@@ -178,11 +178,13 @@ extension Recipe {
         /// Without a `dev` file, hold out this fraction of the training data for evaluation
         /// (SQuAD/XQuAD: whole paragraphs, so evaluation retrieves paragraphs never trained on).
         public var heldOut: Double
+        /// A row the reader cannot use: `fail` stops with the file and line, `skip` leaves it out and counts it.
+        public var onError: OnError
 
         /// Empty adapter names mean "the recipe's first adapter" (filled in by `Recipe`).
         public init(train: [String], dev: String? = nil, format: DataFormat = .auto, anchorAdapter: String = "",
                     positiveAdapter: String = "", maxLength: Int = 128, batchSize: Int = 32,
-                    lengthBucketing: Bool = false, scoreScale: Double = 5, heldOut: Double = 0) {
+                    lengthBucketing: Bool = false, scoreScale: Double = 5, heldOut: Double = 0, onError: OnError = .fail) {
             self.train = train
             self.dev = dev
             self.format = format
@@ -193,6 +195,7 @@ extension Recipe {
             self.lengthBucketing = lengthBucketing
             self.scoreScale = scoreScale
             self.heldOut = heldOut
+            self.onError = onError
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
@@ -204,6 +207,7 @@ extension Recipe {
             case lengthBucketing = "length_bucketing"
             case scoreScale = "score_scale"
             case heldOut = "held_out"
+            case onError = "on_error"
         }
 
         public init(from decoder: Decoder) throws {
@@ -224,6 +228,7 @@ extension Recipe {
             lengthBucketing = try c.value(.lengthBucketing, or: d.lengthBucketing)
             scoreScale = try c.value(.scoreScale, or: d.scoreScale)
             heldOut = try c.value(.heldOut, or: d.heldOut)
+            onError = try c.value(.onError, or: d.onError)
         }
 
         /// The readers' format for every file, or nil for `auto` (detected per file).
@@ -243,6 +248,7 @@ extension Recipe {
             try c.encode(lengthBucketing, forKey: .lengthBucketing)
             try c.encode(scoreScale, forKey: .scoreScale)
             try c.encode(heldOut, forKey: .heldOut)
+            try c.encode(onError, forKey: .onError)
         }
     }
 

@@ -24,7 +24,7 @@ public struct TrainingData: Sendable {
         let d = recipe.data
         var parts: [TrainingDataset] = []
         var heldOutSQuAD: [SQuADData] = []
-        let options = ReadOptions(scoreNormalization: .divide(by: d.scoreScale), hardNegatives: recipe.loss.hardNegatives,
+        let options = ReadOptions(onError: d.onError, scoreNormalization: .divide(by: d.scoreScale), hardNegatives: recipe.loss.hardNegatives,
                                   seed: UInt64(recipe.seed))
         for path in d.train {
             let format = try d.readerFormat ?? DataFormat.detect(path: path)
