@@ -28,6 +28,18 @@ t_start = time.perf_counter()
 import torch  # noqa: E402
 
 
+def peak_rss_mib():
+    """VmHWM of this process (ru_maxrss would include a forking parent's peak: Linux keeps it across exec)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
@@ -122,7 +134,7 @@ def main():
         "warmup": a.warmup, "steps": records, "timed_seconds": total,
         "pairs_per_s": a.batch * len(timed) / total, "tokens_per_s": sum(r["tokens"] for r in timed) / total,
         "median_step_s": median, "load_s": load_s,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib": peak_rss_mib(),
         "versions": {"torch": torch.__version__, "transformers": __import__("transformers").__version__,
                      "peft": __import__("peft").__version__,
                      "sentence_transformers": __import__("sentence_transformers").__version__},

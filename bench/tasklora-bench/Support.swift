@@ -9,8 +9,15 @@ let RUSAGE_SELF_WHO = __rusage_who_t(RUSAGE_SELF.rawValue)
 let RUSAGE_SELF_WHO = RUSAGE_SELF
 #endif
 
-/// Peak resident set of this process so far (ru_maxrss, KiB on Linux) in MiB.
+/// Peak resident set of this process so far, in MiB: `VmHWM` from /proc/self/status. Not
+/// `ru_maxrss`: Linux carries that across exec, so a child of a large (v)forking parent (the
+/// Python driver) would report the parent's peak.
 func peakRSSMiB() -> Double {
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+       let kib = Double(line.split(separator: " ").dropFirst().first ?? "") {
+        return kib / 1024
+    }
     var usage = rusage()
     getrusage(RUSAGE_SELF_WHO, &usage)
     return Double(usage.ru_maxrss) / 1024
