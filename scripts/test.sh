@@ -22,10 +22,15 @@ if [ $# -eq 0 ]; then
     fi
 fi
 # XCTest's summary, restated as the last line (Swift Testing prints its own "0 tests" line after it).
-summary=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -1 || true)
+# XCTest writes "Executed N tests, with [K tests skipped and ]M failures"; the overall total is the
+# largest N (per-suite lines come first, the total last, but take the maximum to be safe).
+summary=$(grep -E "Executed [0-9]+ tests?, with ([0-9]+ tests? skipped and )?[0-9]+ failures?" "$log" \
+    | sed -E 's/.*Executed ([0-9]+) tests?, with (([0-9]+) tests? skipped and )?([0-9]+) failures?.*/\1 \3 \4/' \
+    | sort -n -k1,1 | tail -1 || true)
 if [ -n "$summary" ]; then
-    ran=$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
-    failed=$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
-    echo "tests: $((ran - failed)) passed, $failed failed"
+    read -r ran skipped failed <<< "$summary"
+    skipped=${skipped:-0}
+    if [ -z "$failed" ]; then failed=$skipped; skipped=0; fi
+    echo "tests: $((ran - failed - skipped)) passed, $failed failed, $skipped skipped"
 fi
 exit $status
