@@ -44,36 +44,35 @@ struct ExportCommand: ParsableCommand {
         if format != .hdf5 || !force, FileManager.default.fileExists(atPath: out) {
             throw TaskLoRAError.file(out, "already exists; remove it or choose another --out" + (format == .hdf5 ? " (or --force)" : ""))
         }
-        if format == .jina {
-            let ckpt = try ExportSource.stackedCheckpoint(model: model.model, adapterFiles: model.adapters)
-            try HuggingFaceExport.writeFolder(out) { dir in
-                try JinaV3Layout.export(checkpoint: ckpt, to: dir, dtype: dtype == .f32 ? .f32 : .bf16)
-            }
-            let order = try JinaV3Layout.taskOrder(checkpoint: ckpt)
-            note("wrote \(out): jina-embeddings-v3 layout, \(order.count) adapters stacked (\(order.joined(separator: ", ")))")
-            return
-        }
+        if format == .jina { return try exportStacked() }
         let source = try ExportSource.load(model: model.model, adapterFiles: model.adapters, task: model.task)
-        switch format {
-        case .hdf5:
+        if format == .hdf5 {
             let (ckpt, report) = try AdapterMerge.mergedCheckpoint(source: source)
             try ckpt.write(to: out)
             summary(report)
-        case .hf:
+        } else if format == .hf {
             let (weights, report) = try AdapterMerge.merge(source: source)
             try HuggingFaceExport.writeFolder(out) { dir in
                 try HuggingFaceExport.writeModel(source: source, weights: weights, to: dir, tokenizerJSON: tokenizerJson,
                                                  maxSeqLength: maxLength)
             }
             if source.adapterName != nil { summary(report) }
-        case .peft:
+        } else {
             try HuggingFaceExport.writeFolder(out) { dir in
                 try HuggingFaceExport.writePEFT(source: source, to: dir, baseModel: baseModelName ?? source.basePath)
             }
-        case .jina:
-            break
         }
         note("wrote \(out)" + (source.prefix.isEmpty ? "" : " (adapter \(source.adapterName!) expects the prefix \"\(source.prefix)\")"))
+    }
+
+    /// `--format jina`: the base with every adapter reachable from --model and --adapters, stacked.
+    private func exportStacked() throws {
+        let ckpt = try ExportSource.stackedCheckpoint(model: model.model, adapterFiles: model.adapters)
+        try HuggingFaceExport.writeFolder(out) { dir in
+            try JinaV3Layout.export(checkpoint: ckpt, to: dir, dtype: dtype == .f32 ? .f32 : .bf16)
+        }
+        let order = try JinaV3Layout.taskOrder(checkpoint: ckpt)
+        note("wrote \(out): jina-embeddings-v3 layout, \(order.count) adapters stacked (\(order.joined(separator: ", ")))")
     }
 
     private func summary(_ r: AdapterMerge.Report) {

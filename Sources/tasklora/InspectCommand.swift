@@ -50,10 +50,9 @@ struct InspectCommand: ParsableCommand {
         }
     }
 
-    /// The config's `lora_adaptations` order (the jina release's stack order) first, then by name.
+    /// The stack order of the jina release (`lora_adaptations` first, then by name); by name when
+    /// the config lists a task the checkpoint lacks.
     static func adapterOrder(_ ckpt: Checkpoint) -> [String] {
-        let json = (try? JSONSerialization.jsonObject(with: Data(ckpt.configJSON.utf8))) as? [String: Any]
-        let stacked = ((json?["lora_adaptations"] as? [String]) ?? []).filter { ckpt.adapters[$0] != nil }
-        return stacked + ckpt.adapters.keys.filter { !stacked.contains($0) }.sorted()
+        (try? JinaV3Layout.taskOrder(checkpoint: ckpt)) ?? ckpt.adapters.keys.sorted()
     }
 }
