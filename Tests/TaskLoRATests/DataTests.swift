@@ -7,20 +7,6 @@ final class DataTests: XCTestCase {
 
     private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 
-    /// The message of the TaskLoRAError `body` throws (fails the test when it does not throw).
-    private func message(_ body: () throws -> Any, file: StaticString = #filePath, line: UInt = #line) -> String {
-        do {
-            _ = try body()
-            XCTFail("expected an error", file: file, line: line)
-            return ""
-        } catch let error as TaskLoRAError {
-            return error.message
-        } catch {
-            XCTFail("unexpected error \(error)", file: file, line: line)
-            return ""
-        }
-    }
-
     private func shared(_ relative: String) throws -> String {
         let path = TestPaths.sharedData.appendingPathComponent(relative).path
         guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("missing \(path) (shared data not present)") }

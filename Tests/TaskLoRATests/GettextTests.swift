@@ -13,19 +13,6 @@ final class GettextTests: XCTestCase {
         Entry(msgid: "Untranslated message here", translations: [""]),
     ]
 
-    private func message(_ body: () throws -> Any, file: StaticString = #filePath, line: UInt = #line) -> String {
-        do {
-            _ = try body()
-            XCTFail("expected an error", file: file, line: line)
-            return ""
-        } catch let error as TaskLoRAError {
-            return error.message
-        } catch {
-            XCTFail("unexpected error \(error)", file: file, line: line)
-            return ""
-        }
-    }
-
     private func put(_ value: UInt32, at offset: Int, in data: inout Data, bigEndian: Bool = false) {
         let v = bigEndian ? value.bigEndian : value.littleEndian
         withUnsafeBytes(of: v) { data.replaceSubrange(offset ..< offset + 4, with: $0) }

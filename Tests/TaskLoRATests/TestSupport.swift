@@ -45,3 +45,17 @@ func cosine(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) ->
 func readJSON(_ path: String) throws -> Any {
     try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
 }
+
+/// The message of the TaskLoRAError `body` throws (fails the test when it throws none, or another error).
+func message(_ body: () throws -> Any, file: StaticString = #filePath, line: UInt = #line) -> String {
+    do {
+        _ = try body()
+        XCTFail("expected an error", file: file, line: line)
+        return ""
+    } catch let error as TaskLoRAError {
+        return error.message
+    } catch {
+        XCTFail("unexpected error \(error)", file: file, line: line)
+        return ""
+    }
+}
