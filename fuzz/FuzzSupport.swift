@@ -20,6 +20,19 @@ enum Fuzz {
         return path
     }
 
+    /// Like `file`, but under a new name each call (the previous one deleted): `HDF5Sandbox`
+    /// remembers files it already read safely by path, size and modification time, and two inputs
+    /// of one size written within a clock tick would otherwise look like one file.
+    static func freshFile(_ bytes: UnsafeRawBufferPointer, name: String) -> String {
+        if let previous = lastFresh { unlink(previous) }
+        freshCount += 1
+        let path = file(bytes, name: "\(freshCount)-\(name)")
+        lastFresh = path
+        return path
+    }
+    nonisolated(unsafe) private static var freshCount = 0
+    nonisolated(unsafe) private static var lastFresh: String?
+
     /// Runs `body`; a thrown error is the expected answer to a bad file.
     static let verbose = ProcessInfo.processInfo.environment["TASKLORA_FUZZ_VERBOSE"] != nil
 

@@ -80,6 +80,10 @@ mkdir -p "$corpus" "$findings"
 export SWIFT_BACKTRACE=enable=no
 export TASKLORA_FUZZ_TMP="${TASKLORA_FUZZ_TMP:-/dev/shm}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:allocator_may_return_null=0}"
+# HDF5Sandbox's child (the checkpoint target) must stay below -malloc_limit_mb and -timeout: a
+# libhdf5 fault there is reported as an error by the parent, which is what is under test.
+export TASKLORA_HDF5_SANDBOX_MEMORY_MB="${TASKLORA_HDF5_SANDBOX_MEMORY_MB:-200}"
+export TASKLORA_HDF5_SANDBOX_TIMEOUT="${TASKLORA_HDF5_SANDBOX_TIMEOUT:-3}"
 # Seeds are read from fuzz/corpus/<target> but never written there (the first directory gets new units).
 "$exe" "$corpus" "fuzz/corpus/$target" \
     -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=4096 -malloc_limit_mb=256 \

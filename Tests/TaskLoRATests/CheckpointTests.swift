@@ -189,6 +189,25 @@ final class CheckpointTests: XCTestCase {
         assertThrows(file) { _ = try Checkpoint.read(path: file) }
     }
 
+    /// `HDF5Sandbox` reads in a child first: its error is the one this process's read throws,
+    /// word for word, and a sound file then reads normally here.
+    func testSandboxPassesTheReadersOwnErrorThrough() throws {
+        let file = path("half.h5")
+        try sample().write(to: file)
+        let data = try Data(contentsOf: URL(fileURLWithPath: file))
+        XCTAssertFalse(try Checkpoint.read(path: file).weights.isEmpty)
+        try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: file))
+        var messages: [String] = []
+        for enabled in [true, false] {
+            HDF5Sandbox.isEnabled = enabled
+            defer { HDF5Sandbox.isEnabled = true }
+            XCTAssertThrowsError(try Checkpoint.read(path: file)) { messages.append("\($0)") }
+        }
+        XCTAssertEqual(messages.count, 2)
+        XCTAssertEqual(messages.first, messages.last)
+        XCTAssertTrue(messages.first?.hasPrefix(file + ": ") ?? false, "\(messages)")
+    }
+
     func testNotHDF5() throws {
         let file = path("notes.h5")
         try Data("just some text, not HDF5\n".utf8).write(to: URL(fileURLWithPath: file))
@@ -398,6 +417,64 @@ final class CheckpointTests: XCTestCase {
             XCTAssertEqual(values.count, expected.count)
             for (a, b) in zip(values, expected) { XCTAssertLessThanOrEqual(abs(a - b), abs(b) * epsilon + 1e-7) }
         }
+    }
+
+    /// HDF5 can make a file read other files: external links, external raw-data storage, virtual
+    /// datasets. A checkpoint from the internet must not make tasklora read files it names, so each
+    /// is refused by name (soft links too: tasklora follows only hard links).
+    func testLinksAndStorageThatReachOtherFilesAreRefused() throws {
+        guard python != nil else { throw XCTSkip("no Python (set TASKLORA_PYTHON or create /work/venv)") }
+        let script = """
+        import sys, os, json, zlib, h5py, numpy as np
+        folder = sys.argv[1]
+        a = np.arange(6, dtype=np.float32).reshape(2, 3)
+        def checkpoint(name, weights):
+            with h5py.File(os.path.join(folder, name), "w") as f:
+                f.attrs["format"] = "tasklora"
+                f.attrs["format_version"] = np.int64(1)
+                f.attrs["created_by"] = "h5py"
+                f.create_group("config").attrs["json"] = "{}"
+                weights(f)
+        def group(f):
+            w = f.create_group("weights")
+            w.attrs["tensor_count"] = 1
+            return w
+        def stamp(d):
+            d.attrs["checksum"] = np.uint32(zlib.crc32(a.tobytes()))
+        with h5py.File(os.path.join(folder, "other.h5"), "w") as f:
+            w = f.create_group("weights"); w.attrs["tensor_count"] = 1; stamp(w.create_dataset("x.weight", data=a))
+        a.tofile(os.path.join(folder, "raw.bin"))
+        checkpoint("external-link.h5", lambda f: f.__setitem__("weights", h5py.ExternalLink("other.h5", "/weights")))
+        def soft(f):
+            w = group(f); f.create_group("elsewhere"); stamp(f["elsewhere"].create_dataset("x", data=a))
+            w["x.weight"] = h5py.SoftLink("/elsewhere/x")
+        checkpoint("soft-link.h5", soft)
+        def external_storage(f):
+            w = group(f)
+            stamp(w.create_dataset("x.weight", shape=(2, 3), dtype="<f4", external=[(os.path.join(folder, "raw.bin"), 0, 24)]))
+        checkpoint("external-storage.h5", external_storage)
+        def virtual(f):
+            w = group(f)
+            layout = h5py.VirtualLayout(shape=(2, 3), dtype="<f4")
+            layout[:] = h5py.VirtualSource(os.path.join(folder, "other.h5"), "/weights/x.weight", shape=(2, 3))
+            stamp(w.create_virtual_dataset("x.weight", layout))
+        checkpoint("virtual.h5", virtual)
+        """
+        _ = try runPython(script, [folder.path])
+        let expected = [
+            "external-link.h5": "/weights is a soft or external link; tasklora follows only hard links",
+            "soft-link.h5": "/weights: x.weight is a soft or external link; tasklora follows only hard links",
+            "external-storage.h5": "/weights/x.weight: keeps its data in external files, which tasklora does not read",
+            "virtual.h5": "/weights/x.weight: has an unsupported storage layout (virtual or unknown)",
+        ]
+        for (name, problem) in expected.sorted(by: { $0.key < $1.key }) {
+            let file = path(name)
+            XCTAssertThrowsError(try Checkpoint.read(path: file), name) { error in
+                XCTAssertTrue("\(error)".hasPrefix("\(file): \(problem)"), "\(error)")
+            }
+        }
+        // The file they point at is itself a readable checkpoint part: only the indirection is refused.
+        XCTAssertEqual(try HDF5File.open(path("other.h5")).root().openGroup("weights").openDataset("x.weight").shape, [2, 3])
     }
 
     func testReadsWhatH5pyWrites() throws {

@@ -48,53 +48,56 @@ final class FuzzRegressionTests: XCTestCase {
 
     /// A checkpoint whose /adapters/task group has a corrupt fractal heap: libhdf5 1.10.8 frees a
     /// wild pointer while giving up on it (AddressSanitizer: SEGV in H5MM_xfree under H5Literate).
-    /// Without ASan the free happens to be harmless and tasklora reports the damage; the library fault
-    /// itself is upstream (see docs/reliability.md). Run in a child so a crash cannot take the runner down.
+    /// Whether that crashes depends on the heap; `HDF5Sandbox` does the read in a child first, so
+    /// either the child dies (reported as such) or libhdf5's error comes back — in this process too.
     func testCorruptFractalHeapIsAnErrorNotACrash() throws {
-        if ProcessInfo.processInfo.environment["TASKLORA_SANITIZER"] == "address" {
-            throw XCTSkip("libhdf5 1.10.8 frees a wild pointer on this input; ASan stops the child there (upstream, see docs/reliability.md)")
-        }
         for path in try inputs("checkpoint") {
+            assertOneLineError(path) { _ = try Checkpoint.read(path: path) }
             let r = try CLIProcess.run(["inspect", path])
             XCTAssertEqual(r.status, 1, r.stderr)
             let lines = r.stderr.split(separator: "\n")
             XCTAssertEqual(lines.count, 1, r.stderr)
             XCTAssertTrue(lines.first?.hasPrefix("Error: \(path): ") ?? false, r.stderr)
-            // libhdf5 frees a wild pointer here: whether that crashes depends on the heap, so the
-            // probe child either dies (reported as such) or gets libhdf5's error.
             XCTAssertTrue(r.stderr.contains("cannot list the group") || r.stderr.contains("the HDF5 library crashed"), r.stderr)
         }
     }
 
-    /// libhdf5 1.10.8 segfaults, aborts, allocates gigabytes or hangs on these fuzzer finds. The
-    /// CLI reads an HDF5 file's structure in a child process first (`HDF5Probe`), so each ends in
-    /// one error line and exit status 1, and this process never runs libhdf5 on them.
+    /// libhdf5 1.10.8 segfaults, aborts, allocates gigabytes or hangs on these fuzzer finds.
+    /// `Checkpoint.read` does every read in a forked child first (`HDF5Sandbox`), so a program
+    /// using the library — this test process — gets one error line and keeps running, and so does
+    /// the CLI (exit status 1). Whether libhdf5 faults on the crash and oom inputs depends on the
+    /// heap (wild frees), so their message is either the sandbox's "crashed" or libhdf5's own
+    /// error; the hang is deterministic.
     func testLibHDF5CrashAbortHugeAllocationAndHangAreOneErrorLine() throws {
-        if ProcessInfo.processInfo.environment["TASKLORA_SANITIZER"] != nil {
-            throw XCTSkip("the probe child runs under the sanitizer too, which reports libhdf5's faults in its own words")
-        }
-        setenv("TASKLORA_HDF5_PROBE_TIMEOUT", "5", 1)
-        defer { unsetenv("TASKLORA_HDF5_PROBE_TIMEOUT") }
-        // Whether libhdf5 faults on the crash and oom inputs depends on the heap (wild frees), so
-        // their message is either the probe's "crashed (signal N)" or libhdf5's own error; the hang
-        // is deterministic. Every one must be exit status 1 with one line, never a death by signal.
+        setenv("TASKLORA_HDF5_SANDBOX_TIMEOUT", "5", 1)
+        defer { unsetenv("TASKLORA_HDF5_SANDBOX_TIMEOUT") }
         let paths = try inputs("checkpoint-libhdf5")
         XCTAssertEqual(paths.count, 4)
         for path in paths {
+            // In this process, with and without weights (each is its own child read).
+            for weights in [false, true] {
+                let started = Date()
+                assertOneLineError(path) { _ = try Checkpoint.read(path: path, loadWeights: weights) }
+                XCTAssertLessThan(Date().timeIntervalSince(started), 15, path)
+                if path.contains("/timeout-") {
+                    XCTAssertThrowsError(try Checkpoint.read(path: path, loadWeights: weights)) {
+                        XCTAssertTrue("\($0)".contains("reading it did not finish in 5 s"), "\($0)")
+                    }
+                }
+            }
+            // Through the CLI: exit status 1 and one line, never a death by signal.
             let started = Date()
             let r = try CLIProcess.run(["inspect", path], timeout: 30)
             XCTAssertEqual(r.status, 1, r.stderr)
             let lines = r.stderr.split(separator: "\n")
             XCTAssertEqual(lines.count, 1, r.stderr)
             XCTAssertTrue(lines.first?.hasPrefix("Error: \(path): ") ?? false, r.stderr)
-            if path.contains("/timeout-") {
-                XCTAssertTrue(r.stderr.contains("reading its HDF5 structure did not finish in 5 s"), r.stderr)
-            }
             XCTAssertLessThan(Date().timeIntervalSince(started), 20, path)
         }
-        // A sound checkpoint passes the probe and reads as usual.
+        // A sound checkpoint passes the sandbox and reads as usual.
         let ok = try CLIProcess.run(["inspect", TrainerFixture.checkpoint])
         XCTAssertEqual(ok.status, 0, ok.stderr)
         XCTAssertTrue(ok.stdout.contains("architecture"), ok.stdout)
+        XCTAssertFalse(try Checkpoint.read(path: TrainerFixture.checkpoint).weights.isEmpty)
     }
 }

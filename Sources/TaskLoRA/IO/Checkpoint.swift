@@ -141,7 +141,18 @@ public struct Checkpoint: Sendable {
 
     /// Reads and verifies a checkpoint. With `loadWeights: false`, `/weights` is checked to
     /// exist but its tensors are not read (`weights` is empty): enough to load adapters.
+    /// libhdf5 may crash on a hostile file, so the same read runs first in a child (`HDF5Sandbox`).
+    /// The child opens every weight tensor but skips reading the data of those stored as a plain
+    /// byte range inside the file (checked): that read is bounded and interprets nothing, and
+    /// repeating it would double the load time of a base model.
     public static func read(path: String, loadWeights: Bool = true) throws -> Checkpoint {
+        try HDF5Sandbox.check(path, weights: loadWeights) {
+            _ = try readInProcess(path: path, loadWeights: loadWeights, skipPlainWeightData: true)
+        }
+        return try readInProcess(path: path, loadWeights: loadWeights, skipPlainWeightData: false)
+    }
+
+    private static func readInProcess(path: String, loadWeights: Bool, skipPlainWeightData: Bool) throws -> Checkpoint {
         let file = try HDF5File.open(path)
         let root = try file.root()
         guard root.hasAttribute("format"), try root.attributeKind("format") == .string,
@@ -164,12 +175,14 @@ public struct Checkpoint: Sendable {
         checkpoint.formatVersion = Int(version)
         checkpoint.metadata = try stringAttributes(of: root, excluding: reservedRootAttributes)
 
-        guard root.kind(of: "config") == .group else { throw TaskLoRAError.file(path, "has no /config group") }
+        let configKind = root.kind(of: "config")
+        guard configKind == .group else { throw TaskLoRAError.file(path, configKind == .link ? HDF5Group.linkProblem("/config") : "has no /config group") }
         checkpoint.configJSON = try root.openGroup("config").stringAttribute("json")
 
-        guard root.kind(of: "weights") == .group else { throw TaskLoRAError.file(path, "has no /weights group") }
+        let weightsKind = root.kind(of: "weights")
+        guard weightsKind == .group else { throw TaskLoRAError.file(path, weightsKind == .link ? HDF5Group.linkProblem("/weights") : "has no /weights group") }
         let weightsGroup = try root.openGroup("weights")
-        if loadWeights { checkpoint.weights = try readTensors(weightsGroup) }
+        if loadWeights { checkpoint.weights = try readTensors(weightsGroup, skipPlainData: skipPlainWeightData) }
 
         if root.contains("tokenizer") { checkpoint.tokenizer = try readTokenizer(root.openGroup("tokenizer")) }
 
@@ -208,7 +221,8 @@ public struct Checkpoint: Sendable {
             throw group.failure("records \(expected) tensors but holds \(names.count) (a tensor is missing?)")
         }
         return try names.map { name in
-            guard group.kind(of: name) == .dataset else { throw group.failure("\(name) is not a dataset") }
+            let kind = group.kind(of: name)
+            guard kind == .dataset else { throw group.failure(kind == .link ? HDF5Group.linkProblem(name) : "\(name) is not a dataset") }
             return try group.openDataset(name)
         }
     }
@@ -220,9 +234,9 @@ public struct Checkpoint: Sendable {
         }
     }
 
-    private static func readTensors(_ group: HDF5Group) throws -> [String: Tensor] {
+    private static func readTensors(_ group: HDF5Group, skipPlainData: Bool = false) throws -> [String: Tensor] {
         var tensors: [String: Tensor] = [:]
-        for dataset in try datasets(of: group) {
+        for dataset in try datasets(of: group) where !(skipPlainData && dataset.isPlainRangeInFile) {
             let tensor = Tensor(zeros: dataset.shape)
             let crc = try dataset.readFloats(into: tensor.buffer)
             try verify(dataset, crc: crc)

@@ -85,6 +85,9 @@ public final class HDF5Dataset: HDF5Object {
     public let elementType: HDF5ElementType
     public let count: Int
     public var byteCount: Int { count * elementType.byteSize }
+    /// The data is one unfiltered byte range inside the file (or not stored yet): reading it is a
+    /// plain bounded read, with no chunk index or filter for libhdf5 to interpret.
+    public let isPlainRangeInFile: Bool
 
     /// Opens and validates: known element type, rank and element count plausible for the file size.
     init(file: HDF5File, path: String, handle: HDF5Handle) throws {
@@ -113,12 +116,28 @@ public final class HDF5Dataset: HDF5Object {
             bytes = product
         }
         let dcpl = HDF5Handle(H5Dget_create_plist(handle.id))
-        let compressed = dcpl.id >= 0 && H5Pget_nfilters(dcpl.id) > 0
+        guard dcpl.id >= 0 else { throw fail(HDF5.reason("cannot read the storage properties")) }
+        // Virtual datasets and external storage would make libhdf5 read other files named here.
+        let layout = H5Pget_layout(dcpl.id)
+        guard layout == H5D_CONTIGUOUS || layout == H5D_CHUNKED || layout == H5D_COMPACT else {
+            throw fail("has an unsupported storage layout (virtual or unknown); tasklora reads contiguous, chunked and compact datasets")
+        }
+        guard H5Pget_external_count(dcpl.id) == 0 else {
+            throw fail("keeps its data in external files, which tasklora does not read")
+        }
+        let compressed = H5Pget_nfilters(dcpl.id) > 0
         // Deflate cannot shrink data more than about 1032:1.
         let stored = UInt64(H5Dget_storage_size(handle.id))
         let limit = compressed ? max(stored, 1) &* 1100 : file.byteSize
         guard file.isWritable || bytes <= limit else {
             throw fail("claims shape \(dims) (\(bytes) bytes) but the file holds only \(file.byteSize) bytes (truncated or damaged?)")
+        }
+        if layout == H5D_CONTIGUOUS && !compressed {
+            let offset = UInt64(H5Dget_offset(handle.id))  // HADDR_UNDEF (all ones) when nothing is stored yet
+            let (end, overflow) = offset.addingReportingOverflow(stored)
+            isPlainRangeInFile = offset == .max || (!overflow && end <= file.byteSize)
+        } else {
+            isPlainRangeInFile = false
         }
         self.elementType = element
         self.shape = dims.map { Int($0) }

@@ -88,30 +88,9 @@ public final class HDF5File {
         self.temporaryPath = temporaryPath
     }
 
-    /// Called with the path before every read-only open. The CLI installs `HDF5Probe`, which
-    /// first reads the file's structure in a child process: libhdf5 can crash, hang or allocate
-    /// gigabytes on a hostile file (docs/reliability.md), and there that costs only the child.
-    nonisolated(unsafe) public static var openGuard: ((String) throws -> Void)?
-    private static let guardLock = NSLock()
-    nonisolated(unsafe) private static var guarded: Set<String> = []
-
     /// Opens an existing file read-only.
     public static func open(_ path: String) throws -> HDF5File {
         _ = HDF5.ready
-        if let check = openGuard {
-            // Once per file and modification time: a run re-reads its own checkpoints.
-            var info = stat()
-            let key = stat(path, &info) == 0 ? "\(path)|\(info.st_size)|\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)" : path
-            guardLock.lock()
-            let seen = guarded.contains(key)
-            guardLock.unlock()
-            if !seen {
-                try check(path)
-                guardLock.lock()
-                guarded.insert(key)
-                guardLock.unlock()
-            }
-        }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw TaskLoRAError.file(path, "no such file")

@@ -15,8 +15,9 @@ public final class HDF5Group: HDF5Object {
         self.handle = handle
     }
 
-    /// What a child link points at.
-    public enum ChildKind: Sendable { case group, dataset, other }
+    /// What a child link points at. `link` is a soft or external link, which tasklora never
+    /// follows: an external link would make libhdf5 open another file named by this one.
+    public enum ChildKind: Sendable { case group, dataset, link, other }
 
     /// The path of child `name`, for messages.
     public func childPath(_ name: String) -> String { path == "/" ? "/\(name)" : "\(path)/\(name)" }
@@ -30,6 +31,9 @@ public final class HDF5Group: HDF5Object {
     /// The kind of child `name`, or nil when there is none.
     public func kind(of name: String) -> ChildKind? {
         guard contains(name) else { return nil }
+        var info = H5L_info_t()
+        guard H5Lget_info(hid, name, &info, tl_H5P_DEFAULT()) >= 0 else { return .other }
+        guard info.type == H5L_TYPE_HARD else { return .link }
         let object = HDF5Handle(H5Oopen(hid, name, tl_H5P_DEFAULT()))
         guard object.id >= 0 else { return .other }  // e.g. a dangling soft link
         switch H5Iget_type(object.id) {
@@ -37,6 +41,10 @@ public final class HDF5Group: HDF5Object {
         case H5I_DATASET: return .dataset
         default: return .other
         }
+    }
+
+    static func linkProblem(_ name: String) -> String {
+        "\(name) is a soft or external link; tasklora follows only hard links"
     }
 
     /// Names of the direct children, in increasing name order.
@@ -55,7 +63,8 @@ public final class HDF5Group: HDF5Object {
 
     /// Opens child group `name`.
     public func openGroup(_ name: String) throws -> HDF5Group {
-        guard kind(of: name) == .group else { throw failure("has no group \(name)") }
+        let kind = kind(of: name)
+        guard kind == .group else { throw failure(kind == .link ? Self.linkProblem(name) : "has no group \(name)") }
         let id = H5Gopen2(hid, name, tl_H5P_DEFAULT())
         guard id >= 0 else { throw failure(HDF5.reason("cannot open group \(name)")) }
         return HDF5Group(file: file, path: childPath(name), handle: HDF5Handle(id))
@@ -73,7 +82,8 @@ public final class HDF5Group: HDF5Object {
 
     /// Opens child dataset `name`, validating its shape and element type.
     public func openDataset(_ name: String) throws -> HDF5Dataset {
-        guard kind(of: name) == .dataset else { throw failure("has no dataset \(name)") }
+        let kind = kind(of: name)
+        guard kind == .dataset else { throw failure(kind == .link ? Self.linkProblem(name) : "has no dataset \(name)") }
         let id = H5Dopen2(hid, name, tl_H5P_DEFAULT())
         guard id >= 0 else { throw failure(HDF5.reason("cannot open dataset \(name)")) }
         return try HDF5Dataset(file: file, path: childPath(name), handle: HDF5Handle(id))
