@@ -15,7 +15,7 @@
 # 64 KiB, so no reader may allocate that much on the word of a file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scratch=.build-fuzz
+scratch=${TASKLORA_FUZZ_SCRATCH:-.build-fuzz}  # a second folder lets two campaigns build side by side
 targets=(safetensors checkpoint e5s1 tokenizer-json unigram wordpiece recipe data-readers config-json)
 source_of() {
     case "$1" in
