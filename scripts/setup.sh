@@ -9,6 +9,7 @@ command -v pkg-config >/dev/null || need+=(pkg-config)
 [ -f /usr/include/x86_64-linux-gnu/cblas.h ] || [ -f /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h ] || need+=(libopenblas-dev)
 [ -f /usr/include/hdf5/serial/hdf5.h ] || need+=(libhdf5-dev)
 command -v h5dump >/dev/null || need+=(hdf5-tools)
+command -v xz >/dev/null || need+=(xz-utils)   # the fuzzer finds archive in Tests/Fixtures/fuzz
 if [ ${#need[@]} -gt 0 ]; then
     echo "setup: installing ${need[*]}"
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
