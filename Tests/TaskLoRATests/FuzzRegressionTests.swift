@@ -131,8 +131,10 @@ final class FuzzRegressionTests: XCTestCase {
             }
         }
         print("libhdf5 fuzzer finds, \(paths.count) × 2 reads: \(crashed) crashed the child, \(timedOut) timed out, \(2 * paths.count - crashed - timedOut) were read errors")
-        // Most of them do crash libhdf5 (in the child); the count depends on the heap.
-        XCTAssertGreaterThan(crashed, 100)
-        XCTAssertGreaterThanOrEqual(timedOut, 5)
+        // How many crash libhdf5 (in the child) depends on the allocator: 414 with glibc's, 77
+        // under ThreadSanitizer's, where more of the wild frees go unnoticed and end in read errors.
+        // The hangs do not depend on it: 5 inputs, twice each (a slow sanitizer build may add more).
+        XCTAssertGreaterThan(crashed, 0)
+        XCTAssertGreaterThanOrEqual(timedOut, 10)
     }
 }
