@@ -12,14 +12,26 @@ final class FuzzRegressionTests: XCTestCase {
         return names.map { dir + "/" + $0 }
     }
 
-    /// The reader must throw one error line naming the file.
+    /// The reader must throw one error line naming the file; returns that line.
+    @discardableResult
     private func assertOneLineError(_ path: String, file: StaticString = #filePath, line: UInt = #line,
-                                    _ body: () throws -> Void) {
-        XCTAssertThrowsError(try body(), file: file, line: line) { error in
-            let message = "\(error)"
-            XCTAssertTrue(message.hasPrefix(path + ": "), message, file: file, line: line)
-            XCTAssertFalse(message.contains("\n") || message.contains("\t"), message.debugDescription, file: file, line: line)
-        }
+                                    _ body: () throws -> Void) -> String {
+        var message = ""
+        XCTAssertThrowsError(try body(), file: file, line: line) { message = "\($0)" }
+        XCTAssertTrue(message.hasPrefix(path + ": "), message, file: file, line: line)
+        XCTAssertFalse(message.contains("\n") || message.contains("\t"), message.debugDescription, file: file, line: line)
+        return message
+    }
+
+    /// `tasklora inspect path` must exit with status 1 and one error line naming the file; returns it.
+    @discardableResult
+    private func assertCLIOneLineError(_ path: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let r = try CLIProcess.run(["inspect", path], timeout: 30)
+        XCTAssertEqual(r.status, 1, r.stderr, file: file, line: line)
+        let lines = r.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, r.stderr, file: file, line: line)
+        XCTAssertTrue(lines.first?.hasPrefix("Error: \(path): ") ?? false, r.stderr, file: file, line: line)
+        return r.stderr
     }
 
     /// A safetensors header whose tensor name holds tabs and a newline: the error quoted it raw and
@@ -53,12 +65,8 @@ final class FuzzRegressionTests: XCTestCase {
     func testCorruptFractalHeapIsAnErrorNotACrash() throws {
         for path in try inputs("checkpoint") {
             assertOneLineError(path) { _ = try Checkpoint.read(path: path) }
-            let r = try CLIProcess.run(["inspect", path])
-            XCTAssertEqual(r.status, 1, r.stderr)
-            let lines = r.stderr.split(separator: "\n")
-            XCTAssertEqual(lines.count, 1, r.stderr)
-            XCTAssertTrue(lines.first?.hasPrefix("Error: \(path): ") ?? false, r.stderr)
-            XCTAssertTrue(r.stderr.contains("cannot list the group") || r.stderr.contains("the HDF5 library crashed"), r.stderr)
+            let stderr = try assertCLIOneLineError(path)
+            XCTAssertTrue(stderr.contains("cannot list the group") || stderr.contains("the HDF5 library crashed"), stderr)
         }
     }
 
@@ -77,21 +85,15 @@ final class FuzzRegressionTests: XCTestCase {
             // In this process, with and without weights (each is its own child read).
             for weights in [false, true] {
                 let started = Date()
-                assertOneLineError(path) { _ = try Checkpoint.read(path: path, loadWeights: weights) }
+                let message = assertOneLineError(path) { _ = try Checkpoint.read(path: path, loadWeights: weights) }
                 XCTAssertLessThan(Date().timeIntervalSince(started), 15, path)
                 if path.contains("/timeout-") {
-                    XCTAssertThrowsError(try Checkpoint.read(path: path, loadWeights: weights)) {
-                        XCTAssertTrue("\($0)".contains("reading it did not finish in 2 s"), "\($0)")
-                    }
+                    XCTAssertTrue(message.contains("reading it did not finish in 2 s"), message)
                 }
             }
             // Through the CLI: exit status 1 and one line, never a death by signal.
             let started = Date()
-            let r = try CLIProcess.run(["inspect", path], timeout: 30)
-            XCTAssertEqual(r.status, 1, r.stderr)
-            let lines = r.stderr.split(separator: "\n")
-            XCTAssertEqual(lines.count, 1, r.stderr)
-            XCTAssertTrue(lines.first?.hasPrefix("Error: \(path): ") ?? false, r.stderr)
+            try assertCLIOneLineError(path)
             XCTAssertLessThan(Date().timeIntervalSince(started), 20, path)
         }
         // A sound checkpoint passes the sandbox and reads as usual.
@@ -122,10 +124,7 @@ final class FuzzRegressionTests: XCTestCase {
         var crashed = 0, timedOut = 0
         for path in paths {
             for weights in [true, false] {
-                var message = ""
-                XCTAssertThrowsError(try Checkpoint.read(path: path, loadWeights: weights), path) { message = "\($0)" }
-                XCTAssertTrue(message.hasPrefix(path + ": "), message)
-                XCTAssertFalse(message.contains("\n") || message.contains("\t"), message.debugDescription)
+                let message = assertOneLineError(path) { _ = try Checkpoint.read(path: path, loadWeights: weights) }
                 if message.contains("the HDF5 library crashed") { crashed += 1 }
                 if message.contains("did not finish") { timedOut += 1 }
             }

@@ -176,11 +176,11 @@ public struct Checkpoint: Sendable {
         checkpoint.metadata = try stringAttributes(of: root, excluding: reservedRootAttributes)
 
         let configKind = root.kind(of: "config")
-        guard configKind == .group else { throw TaskLoRAError.file(path, configKind == .link ? HDF5Group.linkProblem("/config") : "has no /config group") }
+        guard configKind == .group else { throw TaskLoRAError.file(path, HDF5Group.problem("/config", configKind, otherwise: "has no /config group")) }
         checkpoint.configJSON = try root.openGroup("config").stringAttribute("json")
 
         let weightsKind = root.kind(of: "weights")
-        guard weightsKind == .group else { throw TaskLoRAError.file(path, weightsKind == .link ? HDF5Group.linkProblem("/weights") : "has no /weights group") }
+        guard weightsKind == .group else { throw TaskLoRAError.file(path, HDF5Group.problem("/weights", weightsKind, otherwise: "has no /weights group")) }
         let weightsGroup = try root.openGroup("weights")
         if loadWeights { checkpoint.weights = try readTensors(weightsGroup, skipPlainData: skipPlainWeightData) }
 
@@ -222,7 +222,7 @@ public struct Checkpoint: Sendable {
         }
         return try names.map { name in
             let kind = group.kind(of: name)
-            guard kind == .dataset else { throw group.failure(kind == .link ? HDF5Group.linkProblem(name) : "\(name) is not a dataset") }
+            guard kind == .dataset else { throw group.failure(HDF5Group.problem(name, kind, otherwise: "\(name) is not a dataset")) }
             return try group.openDataset(name)
         }
     }

@@ -43,8 +43,10 @@ public final class HDF5Group: HDF5Object {
         }
     }
 
-    static func linkProblem(_ name: String) -> String {
-        "\(name) is a soft or external link; tasklora follows only hard links"
+    /// Why child `name` of `kind` is not what was asked for: a link is named as such (it is there,
+    /// but never followed), anything else gets `otherwise`.
+    static func problem(_ name: String, _ kind: ChildKind?, otherwise: String) -> String {
+        kind == .link ? "\(name) is a soft or external link; tasklora follows only hard links" : otherwise
     }
 
     /// Names of the direct children, in increasing name order.
@@ -64,7 +66,7 @@ public final class HDF5Group: HDF5Object {
     /// Opens child group `name`.
     public func openGroup(_ name: String) throws -> HDF5Group {
         let kind = kind(of: name)
-        guard kind == .group else { throw failure(kind == .link ? Self.linkProblem(name) : "has no group \(name)") }
+        guard kind == .group else { throw failure(Self.problem(name, kind, otherwise: "has no group \(name)")) }
         let id = H5Gopen2(hid, name, tl_H5P_DEFAULT())
         guard id >= 0 else { throw failure(HDF5.reason("cannot open group \(name)")) }
         return HDF5Group(file: file, path: childPath(name), handle: HDF5Handle(id))
@@ -83,7 +85,7 @@ public final class HDF5Group: HDF5Object {
     /// Opens child dataset `name`, validating its shape and element type.
     public func openDataset(_ name: String) throws -> HDF5Dataset {
         let kind = kind(of: name)
-        guard kind == .dataset else { throw failure(kind == .link ? Self.linkProblem(name) : "has no dataset \(name)") }
+        guard kind == .dataset else { throw failure(Self.problem(name, kind, otherwise: "has no dataset \(name)")) }
         let id = H5Dopen2(hid, name, tl_H5P_DEFAULT())
         guard id >= 0 else { throw failure(HDF5.reason("cannot open dataset \(name)")) }
         return try HDF5Dataset(file: file, path: childPath(name), handle: HDF5Handle(id))

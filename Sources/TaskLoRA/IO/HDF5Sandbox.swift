@@ -5,8 +5,9 @@ import Foundation
 /// libhdf5 1.10 can segfault, abort, hang or allocate gigabytes on a corrupt or hostile file (the
 /// `checkpoint` fuzzer found all four; docs/reliability.md). `Checkpoint.read` therefore first does
 /// the same read in a child — every group, attribute and dataset header, and all data libhdf5 has to
-/// interpret (chunked, compressed) — under a memory allowance and a time limit. A child that dies, overruns or fails becomes one
-/// `TaskLoRAError` here, and this process never gives libhdf5 a file the child could not read.
+/// interpret (chunked, compressed) — under a memory allowance and a time limit. A child that dies,
+/// overruns or fails becomes one `TaskLoRAError` here, and this process never gives libhdf5 a file
+/// the child could not read.
 ///
 /// A fork (not an exec) keeps this in the library, so every program built on TaskLoRA gets it, not
 /// only the CLI. The child runs on the forking thread alone: it calls only the reader, writes its
