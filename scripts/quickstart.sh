@@ -22,6 +22,10 @@ stage() {  # stage NAME: record the time since the previous stage ended
 
 scripts/setup.sh
 export TASKLORA_CACHE="${TASKLORA_CACHE:-$PWD/cache}"
+# The public data the other recipes train on (data/, docs/data.md); this job does not need it.
+if scripts/get-data.sh 2>/dev/null | sed 's/^/data: /'; then :; else
+    echo "data: not every recipe's data could be had (scripts/get-data.sh says why); this job does not need it"
+fi
 stage "setup + fetch"
 
 echo "== build (release)"

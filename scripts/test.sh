@@ -1,10 +1,28 @@
 #!/usr/bin/env bash
-# Runs every test: installs build dependencies if missing, fetches the real models (cached),
-# then `swift test` in release mode (the numeric tests are slow in debug builds).
+# Runs every test: installs build dependencies if missing, fetches the real models (cached), makes
+# the Python reference stack (cache/venv, once) and the public data sets (data/, when they can be
+# had), then `swift test` in release mode (the numeric tests are slow in debug builds).
+# Which tests skip, and when: docs/testing.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export TASKLORA_CACHE="${TASKLORA_CACHE:-$PWD/cache}"
+# The interop tests run their Python checks on this interpreter. TASKLORA_PYTHON overrides (a path
+# that does not exist makes them skip, for a machine without PyPI).
+if [ -z "${TASKLORA_PYTHON:-}" ]; then
+    if ! TASKLORA_PYTHON=$(scripts/python-env.sh | tail -1); then
+        echo "test: could not make the Python reference stack (scripts/python-env.sh above); set TASKLORA_PYTHON to skip it" >&2
+        exit 1
+    fi
+fi
+export TASKLORA_PYTHON
+# The data sets are optional: the tests that read them skip when a file is missing.
+data_log="$TASKLORA_CACHE/get-data.log"
+if scripts/get-data.sh 2>"$data_log"; then
+    rm -f "$data_log"
+else
+    echo "test: $(grep -c . "$data_log") data file(s) could not be had (listed in $data_log); the tests that read them skip"
+fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

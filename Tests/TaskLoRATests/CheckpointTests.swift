@@ -350,16 +350,8 @@ final class CheckpointTests: XCTestCase {
 
     // MARK: - Interoperability with h5py
 
-    private var python: String? {
-        if let env = ProcessInfo.processInfo.environment["TASKLORA_PYTHON"], FileManager.default.isExecutableFile(atPath: env) {
-            return env
-        }
-        let venv = "/work/venv/bin/python"
-        return FileManager.default.isExecutableFile(atPath: venv) ? venv : nil
-    }
-
     private func runPython(_ script: String, _ arguments: [String]) throws -> String {
-        let python = try XCTUnwrap(python)
+        let python = try TestPaths.requirePython()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = ["-c", script] + arguments
@@ -379,7 +371,7 @@ final class CheckpointTests: XCTestCase {
     }
 
     func testH5pyReadsCheckpoint() throws {
-        guard python != nil else { throw XCTSkip("no Python (set TASKLORA_PYTHON or create /work/venv)") }
+        _ = try TestPaths.requirePython()
         let original = sample()
         let cases: [(WeightStorage, Int?)] = [(.float32, nil), (.float16, nil), (.bfloat16, nil), (.float16, 6)]
         for (storage, gzip) in cases {
@@ -423,7 +415,7 @@ final class CheckpointTests: XCTestCase {
     /// datasets. A checkpoint from the internet must not make tasklora read files it names, so each
     /// is refused by name (soft links too: tasklora follows only hard links).
     func testLinksAndStorageThatReachOtherFilesAreRefused() throws {
-        guard python != nil else { throw XCTSkip("no Python (set TASKLORA_PYTHON or create /work/venv)") }
+        _ = try TestPaths.requirePython()
         let script = """
         import sys, os, json, zlib, h5py, numpy as np
         folder = sys.argv[1]
@@ -478,7 +470,7 @@ final class CheckpointTests: XCTestCase {
     }
 
     func testReadsWhatH5pyWrites() throws {
-        guard python != nil else { throw XCTSkip("no Python (set TASKLORA_PYTHON or create /work/venv)") }
+        _ = try TestPaths.requirePython()
         let file = path("from-h5py.h5")
         let script = """
         import sys, json, zlib, h5py, numpy as np

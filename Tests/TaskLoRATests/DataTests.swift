@@ -7,11 +7,7 @@ final class DataTests: XCTestCase {
 
     private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 
-    private func shared(_ relative: String) throws -> String {
-        let path = TestPaths.sharedData.appendingPathComponent(relative).path
-        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("missing \(path) (shared data not present)") }
-        return path
-    }
+    private func dataFile(_ relative: String) throws -> String { try TestPaths.dataFile(relative) }
 
     private func scored(_ d: TrainingDataset) -> [ScoredPair] {
         guard case .scoredPairs(let p) = d.examples else { XCTFail("not scored pairs: \(d.kind)"); return [] }
@@ -139,13 +135,13 @@ final class DataTests: XCTestCase {
     }
 
     func testSICKRealFiles() throws {
-        let train = try SICKReader.read(path: shared("sick/SICK_train.txt"))
+        let train = try SICKReader.read(path: dataFile("sick/SICK_train.txt"))
         XCTAssertEqual(train.pairs.count, 4500)
         XCTAssertEqual(Dictionary(grouping: train.pairs, by: \.entailment).mapValues(\.count),
                        [.neutral: 2536, .entailment: 1299, .contradiction: 665])
         XCTAssertTrue(train.pairs.allSatisfy { (1...5).contains($0.relatedness) })
-        XCTAssertEqual(try SICKReader.read(path: shared("sick/SICK_trial.txt")).pairs.count, 500)
-        XCTAssertEqual(try DataFormat.detect(path: shared("sick/SICK_train.txt")), .sick)
+        XCTAssertEqual(try SICKReader.read(path: dataFile("sick/SICK_trial.txt")).pairs.count, 500)
+        XCTAssertEqual(try DataFormat.detect(path: dataFile("sick/SICK_train.txt")), .sick)
         XCTAssertGreaterThan(train.nliTriplets().count, 0)
     }
 
@@ -211,7 +207,7 @@ final class DataTests: XCTestCase {
     func testSTSBRealRowCounts() throws {
         for (split, rows) in [("train", 5749), ("dev", 1500), ("test", 1379)] {
             for lang in ["en", "de", "zh"] {
-                let d = try STSCSVReader.read(path: shared("stsb-multi-mt/stsb-\(lang)-\(split).csv"),
+                let d = try STSCSVReader.read(path: dataFile("stsb-multi-mt/stsb-\(lang)-\(split).csv"),
                                               options: ReadOptions(scoreNormalization: .divide(by: 5)))
                 XCTAssertEqual(d.count, rows, "\(lang) \(split)")
                 XCTAssertEqual(d.skipped, 0)
@@ -219,8 +215,8 @@ final class DataTests: XCTestCase {
             }
         }
         // Rows line up across languages: same scores row by row.
-        let en = try scored(STSCSVReader.read(path: shared("stsb-multi-mt/stsb-en-dev.csv")))
-        let de = try scored(STSCSVReader.read(path: shared("stsb-multi-mt/stsb-de-dev.csv")))
+        let en = try scored(STSCSVReader.read(path: dataFile("stsb-multi-mt/stsb-en-dev.csv")))
+        let de = try scored(STSCSVReader.read(path: dataFile("stsb-multi-mt/stsb-de-dev.csv")))
         XCTAssertEqual(en.map(\.score), de.map(\.score))
         XCTAssertTrue(en.contains { $0.sentence1.contains(",") || $0.sentence2.contains(",") })
     }
@@ -229,7 +225,7 @@ final class DataTests: XCTestCase {
 
     func testXQuADRealFile() throws {
         for lang in ["en", "de", "zh"] {
-            let x = try SQuADReader.read(path: shared("xquad/xquad.\(lang).train.json"))
+            let x = try SQuADReader.read(path: dataFile("xquad/xquad.\(lang).train.json"))
             XCTAssertEqual(x.questions.count, 826, lang)
             XCTAssertEqual(x.paragraphs.count, 160, lang)
             XCTAssertEqual(x.corpus.count, 160)
@@ -237,8 +233,8 @@ final class DataTests: XCTestCase {
             XCTAssertEqual(Set(x.paragraphs.map(\.article)).count, 32)
             XCTAssertEqual(x.paragraphs.first?.id, "a0p0")
         }
-        let en = try SQuADReader.read(path: shared("xquad/xquad.en.train.json"))
-        let de = try SQuADReader.read(path: shared("xquad/xquad.de.train.json"))
+        let en = try SQuADReader.read(path: dataFile("xquad/xquad.en.train.json"))
+        let de = try SQuADReader.read(path: dataFile("xquad/xquad.de.train.json"))
         XCTAssertEqual(en.questions.map(\.id), de.questions.map(\.id))
         XCTAssertEqual(en.questions.map(\.paragraphID), de.questions.map(\.paragraphID))
 
@@ -262,7 +258,7 @@ final class DataTests: XCTestCase {
     }
 
     func testXQuADHeldOutSplitIsDisjoint() throws {
-        let x = try SQuADReader.read(path: shared("xquad/xquad.en.train.json"))
+        let x = try SQuADReader.read(path: dataFile("xquad/xquad.en.train.json"))
         let (train, held) = try x.splitByParagraph(heldOutFraction: 0.2, seed: 7)
         XCTAssertEqual(held.paragraphs.count, 32)
         XCTAssertEqual(train.paragraphs.count + held.paragraphs.count, 160)
@@ -274,7 +270,7 @@ final class DataTests: XCTestCase {
         XCTAssertTrue(t.allSatisfy { !heldTexts.contains($0.positive) && $0.negatives.allSatisfy { !heldTexts.contains($0) } })
         XCTAssertTrue(held.questions.allSatisfy { held.corpus[$0.paragraphID] != nil })
         // Deterministic, and the same paragraphs are held out in every language.
-        let de = try SQuADReader.read(path: shared("xquad/xquad.de.train.json")).splitByParagraph(heldOutFraction: 0.2, seed: 7)
+        let de = try SQuADReader.read(path: dataFile("xquad/xquad.de.train.json")).splitByParagraph(heldOutFraction: 0.2, seed: 7)
         XCTAssertEqual(de.heldOut.paragraphs.map(\.id), held.paragraphs.map(\.id))
         XCTAssertNotEqual(try x.splitByParagraph(heldOutFraction: 0.2, seed: 8).heldOut.paragraphs.map(\.id), held.paragraphs.map(\.id))
 
@@ -445,7 +441,7 @@ final class DataTests: XCTestCase {
     }
 
     func testSamplerOnRealXQuADWithHardNegatives() throws {
-        let x = try SQuADReader.read(path: shared("xquad/xquad.en.train.json"))
+        let x = try SQuADReader.read(path: dataFile("xquad/xquad.en.train.json"))
         let d = try x.trainingDataset(hardNegatives: 1)
         var s = try BatchSampler(dataset: d, config: BatchSamplerConfig(batchSize: 32, seed: 0, bucketWindow: 5))
         var covered = Set<Int>()

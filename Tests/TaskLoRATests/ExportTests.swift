@@ -184,8 +184,7 @@ final class ExportTests: XCTestCase {
 
     private func checkInPython(fixture: String) throws {
         let env = ProcessInfo.processInfo.environment
-        let python = env["TASKLORA_PYTHON"] ?? "/work/venv/bin/python"
-        guard FileManager.default.isExecutableFile(atPath: python) else { throw XCTSkip("no Python at \(python) (set TASKLORA_PYTHON)") }
+        let python = try TestPaths.requirePython()
         let ckpt = path("tiny.h5")
         try Self.makeCheckpoint(at: ckpt, fixture: fixture)
         let base = path("base-hf")

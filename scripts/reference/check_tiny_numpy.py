@@ -1,6 +1,6 @@
 """Independent numpy (float64) forward pass of the tiny fixtures, compared against their expected/ folders.
 
-    /work/venv/bin/python scripts/reference/check_tiny_numpy.py
+    cache/venv/bin/python scripts/reference/check_tiny_numpy.py
 
 No torch / transformers: reads config.json + safetensors and implements BERT, XLM-R and the jina-v3
 rotary encoder from scratch, i.e. the same math the Swift side must implement. Prints the max abs

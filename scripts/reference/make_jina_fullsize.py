@@ -1,6 +1,6 @@
 """A full-size random jina-embeddings-v3 in both on-disk layouts, and float64 references for it.
 
-    HF_HUB_OFFLINE=1 /work/venv/bin/python scripts/reference/make_jina_fullsize.py [--out cache/jina-v3-full]
+    HF_HUB_OFFLINE=1 cache/venv/bin/python scripts/reference/make_jina_fullsize.py [--out cache/jina-v3-full]
 
 No real jina weights exist here. This builds transformers' native `JinaEmbeddingsV3Model` at the
 release shape (JinaEmbeddingsV3Config() defaults: vocab 250,002, hidden 1024, 24 layers, 16 heads,

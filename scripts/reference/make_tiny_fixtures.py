@@ -1,6 +1,6 @@
 """Tiny random encoders + float64 reference outputs for Swift parity tests.
 
-    HF_HUB_OFFLINE=1 /work/venv/bin/python scripts/reference/make_tiny_fixtures.py [--only bert,xlmr,rotary]
+    HF_HUB_OFFLINE=1 cache/venv/bin/python scripts/reference/make_tiny_fixtures.py [--only bert,xlmr,rotary]
 
 Writes (deterministic; fixed seeds):
   Tests/Fixtures/tiny-bert/    BertModel        vocab 120, H 32, 2 layers, 4 heads, FFN 64, max_pos 40, type_vocab 2, eps 1e-12

