@@ -158,6 +158,16 @@ extension Recipe {
         case stsTSV = "sts_tsv"
     }
 
+    /// How a batch is filled from several training files.
+    public enum BatchComposition: String, RecipeChoice, Sendable {
+        /// From all files together: the files are one shuffled pool.
+        case mixed
+        /// Each batch from one file, the run sampling across files (e5 / gte / jina pair training;
+        /// sentence-transformers' multi-dataset samplers): in-batch negatives from another dataset
+        /// are too easy to teach anything.
+        case perSource = "per_source"
+    }
+
     public struct Dataset: Codable, Equatable, Sendable {
         /// Training files, read in order (a single path is accepted as a one-element list).
         public var train: [String]
@@ -180,11 +190,17 @@ extension Recipe {
         public var heldOut: Double
         /// A row the reader cannot use: `fail` stops with the file and line, `skip` leaves it out and counts it.
         public var onError: OnError
+        /// Whether a batch mixes the training files or comes from one of them.
+        public var batches: BatchComposition
+        /// With `per_source`: one weight per training file, the share of an epoch's batches drawn
+        /// from it. nil: each file's batches in proportion to its size (every file once an epoch).
+        public var weights: [Double]?
 
         /// Empty adapter names mean "the recipe's first adapter" (filled in by `Recipe`).
         public init(train: [String], dev: String? = nil, format: DataFormat = .auto, anchorAdapter: String = "",
                     positiveAdapter: String = "", maxLength: Int = 128, batchSize: Int = 32,
-                    lengthBucketing: Bool = false, scoreScale: Double = 5, heldOut: Double = 0, onError: OnError = .fail) {
+                    lengthBucketing: Bool = false, scoreScale: Double = 5, heldOut: Double = 0, onError: OnError = .fail,
+                    batches: BatchComposition = .mixed, weights: [Double]? = nil) {
             self.train = train
             self.dev = dev
             self.format = format
@@ -196,6 +212,8 @@ extension Recipe {
             self.scoreScale = scoreScale
             self.heldOut = heldOut
             self.onError = onError
+            self.batches = batches
+            self.weights = weights
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
@@ -208,6 +226,7 @@ extension Recipe {
             case scoreScale = "score_scale"
             case heldOut = "held_out"
             case onError = "on_error"
+            case batches, weights
         }
 
         public init(from decoder: Decoder) throws {
@@ -229,6 +248,8 @@ extension Recipe {
             scoreScale = try c.value(.scoreScale, or: d.scoreScale)
             heldOut = try c.value(.heldOut, or: d.heldOut)
             onError = try c.value(.onError, or: d.onError)
+            batches = try c.value(.batches, or: d.batches)
+            weights = try c.decodeIfPresent([Double].self, forKey: .weights)
         }
 
         /// The readers' format for every file, or nil for `auto` (detected per file).
@@ -249,6 +270,8 @@ extension Recipe {
             try c.encode(scoreScale, forKey: .scoreScale)
             try c.encode(heldOut, forKey: .heldOut)
             try c.encode(onError, forKey: .onError)
+            try c.encode(batches, forKey: .batches)
+            try c.encode(weights, forKey: .weights)
         }
     }
 

@@ -82,6 +82,13 @@ extension Recipe {
                     "must be >= \(minBatch) for loss \(loss.type.rawValue), got \(data.batchSize)")
         try require(data.scoreScale > 0 && data.scoreScale.isFinite, "data.score_scale", "must be > 0, got \(data.scoreScale)")
         try require((0..<1).contains(data.heldOut), "data.held_out", "must be in [0, 1), got \(data.heldOut)")
+        if let weights = data.weights {
+            try require(data.batches == .perSource, "data.weights", "applies to data.batches: per_source (batches now mix the files)")
+            try require(weights.count == data.train.count, "data.weights",
+                        "has \(weights.count) weight\(weights.count == 1 ? "" : "s") for \(data.train.count) training file\(data.train.count == 1 ? "" : "s"); give one per file, in data.train's order")
+            try require(weights.allSatisfy { $0.isFinite && $0 >= 0 } && weights.contains { $0 > 0 }, "data.weights",
+                        "must be non-negative numbers, not all 0; got \(weights)")
+        }
     }
 
     private func checkOptimizer() throws {

@@ -86,17 +86,19 @@ public final class Trainer {
         optimizer = AdamW(count: adapters.parameterCount, settings: recipe.optimizer)
         schedule = LRSchedule(recipe: recipe)
         data = try TrainingData.load(recipe: recipe)
-        let unique: UniqueTexts = recipe.loss.type == .infonce ? .allTexts : .off
-        let lengths = recipe.data.lengthBucketing ? BatchSampler.characterLengths(data.train) : nil
-        sampler = try BatchSampler(dataset: data.train, config: BatchSamplerConfig(
-            batchSize: recipe.data.batchSize, seed: UInt64(recipe.seed), dropLast: true, uniqueTexts: unique,
-            bucketWindow: recipe.data.lengthBucketing ? 50 : nil), lengths: lengths)
+        sampler = try data.makeSampler(recipe: recipe)
         log("model      \(recipe.model): \(encoder.config.modelType), \(encoder.config.numHiddenLayers) layers, hidden \(encoder.config.hiddenSize)")
         log("adapters   " + recipe.adapters.enumerated().map { i, a in
             "\(a.name) (rank \(a.rank), alpha \(a.alpha), \(ParameterCount.format(adapters.parameterCount(adapter: i))) parameters)"
         }.joined(separator: ", "))
         log("train      \(data.train.count) examples (\(data.train.kind.rawValue)) from \(data.train.source)"
             + (data.train.skipped > 0 ? ", \(data.train.skipped) bad rows skipped" : ""))
+        if recipe.data.batches == .perSource {
+            let counts = Dictionary(grouping: data.trainSources.sourceOfExample, by: { $0 }).mapValues(\.count)
+            log("batches    each from one file: " + data.trainSources.names.enumerated().map { i, name in
+                "\(name) \(counts[i] ?? 0)" + (recipe.data.weights.map { " (weight \($0[i]))" } ?? "")
+            }.joined(separator: ", "))
+        }
         if let dev = data.dev { log("dev        \(dev.summary)") }
         if resume { try restoreLatest() } else { try run.startFresh(recipeYAML: recipe.resolvedYAML()) }
     }

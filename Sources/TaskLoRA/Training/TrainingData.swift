@@ -19,6 +19,8 @@ public enum DevSet: Sendable {
 public struct TrainingData: Sendable {
     public var train: TrainingDataset
     public var dev: DevSet?
+    /// The training file each example of `train` came from (`data.train`'s order).
+    public var trainSources: ExampleSources
 
     public static func load(recipe: Recipe) throws -> TrainingData {
         let d = recipe.data
@@ -45,6 +47,7 @@ public struct TrainingData: Sendable {
             }
         }
         var train = try merge(parts)
+        var sourceOf = parts.enumerated().flatMap { i, part in Array(repeating: i, count: part.count) }
         var dev: DevSet? = nil
         if let devPath = d.dev {
             dev = try loadDev(path: devPath, format: nil)
@@ -52,11 +55,24 @@ public struct TrainingData: Sendable {
             dev = retrievalSet(heldOutSQuAD, source: "held-out paragraphs (\(Int(d.heldOut * 100)) %) of the training files")
         } else if d.heldOut > 0 {
             let split = try train.split(heldOutFraction: d.heldOut, seed: UInt64(recipe.seed))
+            sourceOf = try train.splitRows(heldOutFraction: d.heldOut, seed: UInt64(recipe.seed)).train.map { sourceOf[$0] }
             train = split.train
             dev = try devSet(from: split.heldOut, source: "held-out rows (\(Int(d.heldOut * 100)) %) of the training files")
         }
         try checkFits(train, loss: recipe.loss)
-        return TrainingData(train: train, dev: dev)
+        return TrainingData(train: train, dev: dev, trainSources: ExampleSources(sourceOfExample: sourceOf, names: d.train))
+    }
+
+    /// The run's batch sampler: in-batch negatives (InfoNCE) forbid a repeated text in a batch;
+    /// length bucketing and per-source batches as the recipe says.
+    public func makeSampler(recipe: Recipe) throws -> BatchSampler {
+        let d = recipe.data
+        let unique: UniqueTexts = recipe.loss.type == .infonce ? .allTexts : .off
+        let config = BatchSamplerConfig(batchSize: d.batchSize, seed: UInt64(recipe.seed), dropLast: true, uniqueTexts: unique,
+                                        bucketWindow: d.lengthBucketing ? 50 : nil,
+                                        perSource: d.batches == .perSource ? PerSourceBatches(weights: d.weights) : nil)
+        return try BatchSampler(dataset: train, config: config, lengths: d.lengthBucketing ? BatchSampler.characterLengths(train) : nil,
+                                sources: trainSources)
     }
 
     /// The training data must have what the loss reads (scores, labels, enough negatives): caught

@@ -36,13 +36,18 @@ extension TrainingDataset {
     /// Splits into train and held-out parts; deterministic for a given seed.
     public func split(heldOutFraction: Double, seed: UInt64, by key: SplitKey = .firstText) throws
         -> (train: TrainingDataset, heldOut: TrainingDataset) {
-        let keys: [String] = (0..<count).map { i in key == .row ? "row \(i)" : texts(of: i)[0] }
-        let held = try SeededSplit.heldOutKeys(keys, fraction: heldOutFraction, seed: seed, what: source)
-        let heldRows = (0..<count).filter { held.contains(keys[$0]) }
-        let trainRows = (0..<count).filter { !held.contains(keys[$0]) }
+        let (trainRows, heldRows) = try splitRows(heldOutFraction: heldOutFraction, seed: seed, by: key)
         var train = subset(trainRows, source: source + " (train split)")
         train.skipped = skipped
         train.skipMessages = skipMessages
         return (train, subset(heldRows, source: source + " (held-out split)"))
+    }
+
+    /// The rows `split` puts on each side, in row order.
+    func splitRows(heldOutFraction: Double, seed: UInt64, by key: SplitKey = .firstText) throws
+        -> (train: [Int], heldOut: [Int]) {
+        let keys: [String] = (0..<count).map { i in key == .row ? "row \(i)" : texts(of: i)[0] }
+        let held = try SeededSplit.heldOutKeys(keys, fraction: heldOutFraction, seed: seed, what: source)
+        return ((0..<count).filter { !held.contains(keys[$0]) }, (0..<count).filter { held.contains(keys[$0]) })
     }
 }
