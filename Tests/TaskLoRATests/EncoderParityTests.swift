@@ -11,14 +11,24 @@ final class EncoderParityTests: XCTestCase {
         let expected: String
         var rotaryBase: Float? = nil
         var tolerance: Float = 1e-4
+        /// Read the folder as `tasklora import` does (layout detected from the tensor names, the
+        /// config's rotary base) instead of renaming `weights`' tensors one by one.
+        var throughImporter = false
     }
 
     func check(_ c: Case, file: StaticString = #filePath, line: UInt = #line) throws {
         let dir = c.folder.hasPrefix("/") ? c.folder : TestPaths.fixture(c.folder)
-        let config = try EncoderConfig.load(path: dir + "/config.json")
-        let st = try SafeTensorsFile(path: dir + "/" + c.weights)
+        var config: EncoderConfig
         var tensors: [String: Tensor] = [:]
-        for name in st.names { tensors[ModelImporter.canonicalName(name)] = try st.tensor(name) }
+        if c.throughImporter {
+            XCTAssertEqual(c.weights, "model.safetensors", "the importer reads model.safetensors", file: file, line: line)
+            let model = try ModelImporter.load(source: dir)
+            (config, tensors) = (model.config, model.tensors)
+        } else {
+            config = try EncoderConfig.load(path: dir + "/config.json")
+            let st = try SafeTensorsFile(path: dir + "/" + c.weights)
+            for name in st.names { tensors[ModelImporter.canonicalName(name)] = try st.tensor(name) }
+        }
         let encoder = TextEncoder(config: config, weights: try EncoderWeights(config: config, tensors: tensors, source: dir))
         if let base = c.rotaryBase { encoder.rotaryBase = base }
 
@@ -87,9 +97,32 @@ final class EncoderParityTests: XCTestCase {
                        rotaryBase: 10_000))
     }
 
+    /// Through the importer: `JinaEmbeddingsV3Model`'s own module names (`layers.N.self_attn.q_proj`),
+    /// the base (20,000) from config.json's `rope_parameters`.
     func testTinyRotaryBase20000() throws {
         try check(Case(folder: "tiny-rotary", weights: "model.safetensors", expected: "expected-base20000",
-                       rotaryBase: 20_000))
+                       throughImporter: true))
+    }
+
+    /// What transformers 5.25's `JinaEmbeddingsV3Model.save_pretrained` wrote (the release's module
+    /// names, no `roberta.` prefix, no LoRA, with the pooler), imported as `tasklora import` does.
+    func testJinaSavedByTransformers() throws {
+        XCTAssertEqual(try TensorLayout.detect(folder: TestPaths.fixture("jina-v3-saved")), .jinaSaved)
+        try check(Case(folder: "jina-v3-saved", weights: "model.safetensors", expected: "expected", throughImporter: true))
+    }
+
+    /// The installed transformers builds, saves and embeds a random tiny `JinaEmbeddingsV3Model`
+    /// (scripts/reference/make_jina_saved_fixture.py); whatever layout that version writes must
+    /// import and match it. Skipped without the Python reference stack.
+    func testJinaSavedByTheInstalledTransformers() throws {
+        let folder = try makeScratchFolder("jina-saved")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (status, output) = try TestPaths.runPython(script: "scripts/reference/make_jina_saved_fixture.py", ["--out", folder.path])
+        XCTAssertEqual(status, 0, output)
+        guard status == 0 else { return }
+        let index = try readJSON(folder.path + "/expected/index.json") as! [String: Any]
+        print("transformers \(index["transformers_version"] ?? "?") saves layout \(try TensorLayout.detect(folder: folder.path))")
+        try check(Case(folder: folder.path, weights: "model.safetensors", expected: "expected", throughImporter: true))
     }
 
     /// A full-size (24 layers, hidden 1024, vocabulary 250,002) random `JinaEmbeddingsV3Model`,

@@ -62,8 +62,7 @@ final class JinaV3Tests: XCTestCase {
     // MARK: - Import
 
     func testDetectsAndImportsTheFiveTasks() throws {
-        XCTAssertTrue(JinaV3Layout.isOriginalLayout(folder: Self.folder))
-        XCTAssertFalse(JinaV3Layout.isOriginalLayout(folder: TestPaths.fixture("tiny-rotary")))
+        XCTAssertEqual(try TensorLayout.detect(folder: Self.folder), .jinaRelease)
         let model = try ModelImporter.load(source: Self.folder)
         XCTAssertEqual(model.adapters.map(\.name), JinaV3Layout.tasks)
         XCTAssertTrue(model.config.isRotary)
@@ -141,15 +140,7 @@ final class JinaV3Tests: XCTestCase {
 
     /// A copy of the fixture with its tensors edited by `edit`.
     func editedCopy(_ edit: (inout [String: Tensor]) -> Void, config: ((inout [String: Any]) -> Void)? = nil) throws -> String {
-        let dir = scratch.appendingPathComponent("edited-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        var tensors = try SafeTensorsFile(path: Self.folder + "/model.safetensors").allTensors()
-        edit(&tensors)
-        try SafeTensorsWriter.write(tensors.map { ($0.key, $0.value) }, to: dir.appendingPathComponent("model.safetensors").path)
-        var json = try readJSON(Self.folder + "/config.json") as! [String: Any]
-        config?(&json)
-        try JSONSerialization.data(withJSONObject: json).write(to: dir.appendingPathComponent("config.json"))
-        return dir.path
+        try editedModelCopy(of: Self.folder, in: scratch, edit, config: config)
     }
 
     func assertImportFails(_ folder: String, _ expected: String, file: StaticString = #filePath, line: UInt = #line) {

@@ -43,6 +43,26 @@ enum TestPaths {
         return python
     }
 
+    /// Runs the reference interpreter on `script` (relative to the repository) with `arguments`,
+    /// offline (HF_HUB_OFFLINE=1); skips without an interpreter. Returns the exit status and
+    /// stdout and stderr together.
+    static func runPython(script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try requirePython())
+        process.arguments = [repo.appendingPathComponent(script).path] + arguments
+        var childEnvironment = environment
+        childEnvironment["HF_HUB_OFFLINE"] = "1"
+        childEnvironment["TOKENIZERS_PARALLELISM"] = "false"
+        process.environment = childEnvironment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+
     static func fixture(_ relative: String) -> String { fixtures.appendingPathComponent(relative).path }
     static func cached(_ relative: String) -> String { cache.appendingPathComponent(relative).path }
 
@@ -96,4 +116,19 @@ func makeScratchFolder(_ prefix: String) throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
+}
+
+/// A copy of the model folder `source` (config.json + model.safetensors) in a new folder under
+/// `scratch`, its tensors (name → tensor) edited by `edit` and its config by `config`.
+func editedModelCopy(of source: String, in scratch: URL, _ edit: (inout [String: Tensor]) -> Void,
+                     config: ((inout [String: Any]) -> Void)? = nil) throws -> String {
+    let dir = scratch.appendingPathComponent("edited-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    var tensors = try SafeTensorsFile(path: source + "/model.safetensors").allTensors()
+    edit(&tensors)
+    try SafeTensorsWriter.write(tensors.map { ($0.key, $0.value) }, to: dir.appendingPathComponent("model.safetensors").path)
+    var json = try readJSON(source + "/config.json") as! [String: Any]
+    config?(&json)
+    try JSONSerialization.data(withJSONObject: json).write(to: dir.appendingPathComponent("config.json"))
+    return dir.path
 }

@@ -136,16 +136,13 @@ public enum JinaV3Layout {
 
     // MARK: - Import
 
-    /// Whether `folder` holds the release layout: its model.safetensors has `parametrizations` names.
-    public static func isOriginalLayout(folder: String) -> Bool {
-        let path = URL(fileURLWithPath: folder).appendingPathComponent("model.safetensors").path
-        guard FileManager.default.fileExists(atPath: path), let file = try? SafeTensorsFile(path: path) else { return false }
-        return file.names.contains { $0.hasSuffix(original) }
-    }
-
-    /// Reads a release folder (config.json + model.safetensors, optional tokenizer.json) into
-    /// canonical base tensors (incl. `pooler.dense.weight/bias` when present) and one adapter per task.
-    public static func load(folder: String) throws -> ImportedModel {
+    /// Reads a folder (config.json + model.safetensors, optional tokenizer.json) in the release's
+    /// module names into canonical base tensors (incl. `pooler.dense.weight/bias` when present),
+    /// with an optional `roberta.` prefix. With `stackedLoRA` (`TensorLayout.jinaRelease`) weights are
+    /// `….parametrizations.weight.original` and every stacked LoRA becomes one adapter per task of
+    /// config.json's `lora_adaptations`; without it (`TensorLayout.jinaSaved`, what
+    /// `JinaEmbeddingsV3Model.save_pretrained` writes) weights are plain `….weight` and there are no adapters.
+    static func load(folder: String, file: SafeTensorsFile, stackedLoRA: Bool) throws -> ImportedModel {
         let url = URL(fileURLWithPath: folder)
         let configPath = url.appendingPathComponent("config.json").path
         guard let configData = FileManager.default.contents(atPath: configPath) else {
@@ -155,15 +152,13 @@ public enum JinaV3Layout {
         guard config.isRotary else {
             throw TaskLoRAError.file(configPath, "the jina-embeddings-v3 layout needs position_embedding_type \"rotary\", got \"\(config.positionEmbeddingType)\"")
         }
-        let settings = try settings(configJSON: configData, source: configPath)
-        let lora = settings.loraConfig
-        try lora.validate(config: config)
-        let weightsPath = url.appendingPathComponent("model.safetensors").path
-        guard FileManager.default.fileExists(atPath: weightsPath) else { throw TaskLoRAError.file(folder, "has no model.safetensors") }
-        let file = try SafeTensorsFile(path: weightsPath)
+        let settings = stackedLoRA ? try settings(configJSON: configData, source: configPath) : nil
+        try settings?.loraConfig.validate(config: config)
+        let weightsPath = file.path
         let prefix = file.names.contains { $0.hasPrefix("roberta.") } ? "roberta." : ""
-        let hasPooler = file.entries[prefix + "pooler.dense" + original] != nil
-        let taskCount = settings.tasks.count, r = settings.rank
+        let weightSuffix = stackedLoRA ? original : ".weight"
+        let hasPooler = file.entries[prefix + "pooler.dense" + weightSuffix] != nil
+        let taskCount = settings?.tasks.count ?? 0, r = settings?.rank ?? 0
         var used = Set<String>()
 
         func read(_ name: String, _ shape: [Int]) throws -> Tensor {
@@ -182,7 +177,9 @@ public enum JinaV3Layout {
         }
 
         var tensors: [String: Tensor] = [:]
-        let adapters = try LoRAAdapters(names: settings.tasks, configs: Array(repeating: lora, count: taskCount), model: config)
+        let adapters = try settings.map {
+            try LoRAAdapters(names: $0.tasks, configs: Array(repeating: $0.loraConfig, count: taskCount), model: config)
+        }
         var poolerLoRA: (a: Tensor, b: Tensor)? = nil
         let h = config.hiddenSize
         for m in modules(config: config, pooler: hasPooler) {
@@ -192,7 +189,7 @@ public enum JinaV3Layout {
                 tensors[m.canonical + ".bias"] = try read(base + ".bias", m.shape)
                 continue
             }
-            let weight = try read(base + original, m.shape)
+            let weight = try read(base + weightSuffix, m.shape)
             let bias: Tensor? = try m.kind == .linear ? read(base + ".bias", [m.shape[0]]) : nil
             if m.isFusedQKV {
                 for (i, part) in ["query", "key", "value"].enumerated() {
@@ -206,6 +203,7 @@ public enum JinaV3Layout {
                 tensors[m.canonical + ".weight"] = weight
                 if let bias { tensors[m.canonical + ".bias"] = bias }
             }
+            guard let adapters else { continue }
             let (aShape, bShape) = loraShapes(m, rank: r)
             let a = try readStack(base + stackedA, aShape), b = try readStack(base + stackedB, bShape)
             guard let target = m.target else { poolerLoRA = (a, b); continue }
@@ -222,24 +220,28 @@ public enum JinaV3Layout {
         }
 
         var archives: [(name: String, archive: AdapterArchive)] = []
-        for (t, task) in settings.tasks.enumerated() {
-            var archive = adapters.archive(adapter: t, prefix: settings.instructions[task] ?? "")
-            if let poolerLoRA {
-                let a = Tensor(zeros: [r, h]), b = Tensor(zeros: [h, r])
-                a.data.update(from: poolerLoRA.a.data + t * r * h, count: r * h)
-                b.data.update(from: poolerLoRA.b.data + t * r * h, count: r * h)
-                archive.tensors[poolerLoRAA] = a
-                archive.tensors[poolerLoRAB] = b
+        if let settings, let adapters {
+            for (t, task) in settings.tasks.enumerated() {
+                var archive = adapters.archive(adapter: t, prefix: settings.instructions[task] ?? "")
+                if let poolerLoRA {
+                    let a = Tensor(zeros: [r, h]), b = Tensor(zeros: [h, r])
+                    a.data.update(from: poolerLoRA.a.data + t * r * h, count: r * h)
+                    b.data.update(from: poolerLoRA.b.data + t * r * h, count: r * h)
+                    archive.tensors[poolerLoRAA] = a
+                    archive.tensors[poolerLoRAB] = b
+                }
+                archives.append((task, archive))
             }
-            archives.append((task, archive))
         }
         let tokenizerPath = url.appendingPathComponent("tokenizer.json").path
         let tokenizer = FileManager.default.fileExists(atPath: tokenizerPath) ? try loadHuggingFaceTokenizer(path: tokenizerPath) : nil
-        var model = ImportedModel(config: config, tensors: tensors, tokenizer: tokenizer, pooling: .mean, source: folder)
+        var model = ImportedModel(config: config, tensors: tensors, tokenizer: tokenizer,
+                                  pooling: try ModelImporter.poolingMode(folder: url), source: folder)
         model.adapters = archives
         // The release's config.json itself (it decodes as an EncoderConfig) keeps the task list,
-        // instructions and every other field for export.
-        model.configJSON = String(decoding: configData, as: UTF8.self)
+        // instructions and every other field for export. A saved JinaEmbeddingsV3Model's config is
+        // stored as the canonical one, as for the model's own names (ModelImporter.loadRenamed).
+        if stackedLoRA { model.configJSON = String(decoding: configData, as: UTF8.self) }
         return model
     }
 

@@ -36,14 +36,7 @@ public enum ModelImporter {
         guard FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory) else {
             throw TaskLoRAError.file(source, "no such file or folder")
         }
-        var model: ImportedModel
-        if !isDirectory.boolValue {
-            model = try loadE5S1(path: source)
-        } else if JinaV3Layout.isOriginalLayout(folder: source) {
-            model = try JinaV3Layout.load(folder: source)
-        } else {
-            model = try loadHuggingFace(folder: source)
-        }
+        var model = isDirectory.boolValue ? try loadHuggingFace(folder: source) : try loadE5S1(path: source)
         if let tokenizerPath {
             model.tokenizer = try loadHuggingFaceTokenizer(path: tokenizerPath)
         }
@@ -56,15 +49,23 @@ public enum ModelImporter {
         return model
     }
 
-    /// A Hugging Face folder: config.json + model.safetensors (+ tokenizer.json, 1_Pooling/config.json).
+    /// A Hugging Face folder: config.json + model.safetensors (+ tokenizer.json, 1_Pooling/config.json),
+    /// in whichever `TensorLayout` its tensor names are.
     public static func loadHuggingFace(folder: String) throws -> ImportedModel {
+        let weightsPath = try TensorLayout.weightsPath(folder: folder)
+        let file = try SafeTensorsFile(path: weightsPath)
+        switch try TensorLayout.detect(names: file.names, file: weightsPath) {
+        case .jinaRelease: return try JinaV3Layout.load(folder: folder, file: file, stackedLoRA: true)
+        case .jinaSaved: return try JinaV3Layout.load(folder: folder, file: file, stackedLoRA: false)
+        case .jinaModules, .bert: return try loadRenamed(folder: folder, file: file)
+        }
+    }
+
+    /// The layouts whose tensors map one to one onto canonical names (`canonicalName`).
+    static func loadRenamed(folder: String, file: SafeTensorsFile) throws -> ImportedModel {
         let url = URL(fileURLWithPath: folder)
         let config = try EncoderConfig.load(path: url.appendingPathComponent("config.json").path)
-        let weightsPath = url.appendingPathComponent("model.safetensors").path
-        guard FileManager.default.fileExists(atPath: weightsPath) else {
-            throw TaskLoRAError.file(folder, "has no model.safetensors (pytorch_model.bin is not read; convert it to safetensors)")
-        }
-        let file = try SafeTensorsFile(path: weightsPath)
+        let weightsPath = file.path
         var tensors: [String: Tensor] = [:]
         for name in file.names {
             let canonical = canonicalName(name)
