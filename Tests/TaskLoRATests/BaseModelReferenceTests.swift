@@ -155,6 +155,12 @@ final class BaseModelReferenceTests: XCTestCase {
             XCTAssertEqual(try embeddings(copy + "/runs/x/final.h5"), reference)
             // Naming the base explicitly is the user's decision: it is used (its shape still checked).
             XCTAssertNotEqual(try embeddings(base, extra: [run.finalPath]), reference)
+
+            // Another size is refused before the file is read.
+            try other.write(to: base, storage: .float16)
+            let bySize = error { _ = try embeddings(run.finalPath) }
+            XCTAssertTrue(bySize.contains("\(base) (recorded absolute path) is a different model ("), bySize)
+            XCTAssertTrue(bySize.contains(" bytes, the adapters were trained on \(sizeBefore!.uint64Value))"), bySize)
         }
     }
 

@@ -39,7 +39,7 @@ extension BaseModelReference {
                 continue
             }
             if let size, UInt64(max(info.st_size, 0)) != size {
-                findings.append("\(shown) is \(info.st_size) bytes, the base was \(size)")
+                findings.append("\(shown) is a different model (\(info.st_size) bytes, the adapters were trained on \(size))")
                 sawDifferentModel = true
                 continue
             }
