@@ -4,10 +4,11 @@ import TaskLoRA
 /// The model a command embeds with: a checkpoint, optional adapter files, the adapter (task) to
 /// apply and the instruction prefix.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "A tasklora checkpoint (.h5): a base model, or a run's best.h5 / final.h5.")
+    @Option(name: .long, help: "A tasklora checkpoint (.h5): a base model, or a run's best.h5 / final.h5 (which finds its base).")
     var model: String
 
-    @Option(name: .long, help: ArgumentHelp("Extra adapter checkpoint(s) to load.", valueName: "file.h5"))
+    @Option(name: .long, help: ArgumentHelp("Extra adapter checkpoint(s) to load, e.g. --model BASE.h5 --adapters runs/x/final.h5 when the run's base moved.",
+                                            valueName: "file.h5"))
     var adapters: [String] = []
 
     @Option(name: [.long, .customLong("adapter")], help: "Apply this adapter (task), e.g. retrieval.query, with its prefix.")

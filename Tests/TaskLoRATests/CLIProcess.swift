@@ -41,8 +41,9 @@ final class CLIProcess {
 
     /// Starts `tasklora arguments…`; output goes to files read by `stdout` and `stderr`.
     /// `fileSizeLimit` (bytes) runs it under `ulimit -f`, with SIGXFSZ ignored so that a write
-    /// past the limit fails with EFBIG instead of killing the process.
-    init(_ arguments: [String], fileSizeLimit: Int? = nil) throws {
+    /// past the limit fails with EFBIG instead of killing the process. `directory` is its working
+    /// directory (default: the test's).
+    init(_ arguments: [String], fileSizeLimit: Int? = nil, directory: String? = nil) throws {
         let exe = try CLIProcess.requireExecutable()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tasklora-cli-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -65,6 +66,7 @@ final class CLIProcess {
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
         process.standardError = try FileHandle(forWritingTo: stderrURL)
         process.standardInput = FileHandle.nullDevice
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         try process.run()
     }
 
@@ -94,9 +96,9 @@ final class CLIProcess {
     var stderr: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
 
     /// Runs `tasklora arguments…` to the end (a death by signal fails the test); returns (exit status, stdout, stderr).
-    static func run(_ arguments: [String], fileSizeLimit: Int? = nil, timeout: Double = 60,
+    static func run(_ arguments: [String], fileSizeLimit: Int? = nil, directory: String? = nil, timeout: Double = 60,
                     file: StaticString = #filePath, line: UInt = #line) throws -> (status: Int32, stdout: String, stderr: String) {
-        let child = try CLIProcess(arguments, fileSizeLimit: fileSizeLimit)
+        let child = try CLIProcess(arguments, fileSizeLimit: fileSizeLimit, directory: directory)
         let status = child.wait(timeout: timeout, file: file, line: line)
         // An error must be an exit, never a crash (a trap, or a library's exit handler faulting).
         XCTAssertFalse(child.endedBySignal, "tasklora \(arguments) died of signal \(status): \(child.stderr.suffix(2000))",

@@ -350,26 +350,6 @@ final class CheckpointTests: XCTestCase {
 
     // MARK: - Interoperability with h5py
 
-    private func runPython(_ script: String, _ arguments: [String]) throws -> String {
-        let python = try TestPaths.requirePython()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", script] + arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        if process.terminationStatus != 0 {
-            let message = String(decoding: err, as: UTF8.self)
-            if message.contains("No module named") { throw XCTSkip("h5py is not installed for \(python)") }
-            XCTFail("python failed: \(message)")
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
     func testH5pyReadsCheckpoint() throws {
         _ = try TestPaths.requirePython()
         let original = sample()
@@ -393,7 +373,7 @@ final class CheckpointTests: XCTestCase {
                               "rank": lora.attrs["rank"], "kind": f["tokenizer"].attrs["kind"],
                               "pieces": bytes(f["tokenizer"]["pieces"][()]).decode()}))
             """
-            let out = try runPython(script, [file])
+            let out = try TestPaths.runPythonCode(script, [file])
             let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
             let config = try XCTUnwrap(json["config"] as? [String: Any])
             XCTAssertEqual(config["model_type"] as? String, "bert")
@@ -452,7 +432,7 @@ final class CheckpointTests: XCTestCase {
             stamp(w.create_virtual_dataset("x.weight", layout))
         checkpoint("virtual.h5", virtual)
         """
-        _ = try runPython(script, [folder.path])
+        _ = try TestPaths.runPythonCode(script, [folder.path])
         let expected = [
             "external-link.h5": "/weights is a soft or external link; tasklora follows only hard links",
             "soft-link.h5": "/weights: x.weight is a soft or external link; tasklora follows only hard links",
@@ -489,7 +469,7 @@ final class CheckpointTests: XCTestCase {
             d = w.create_dataset("x.bias", data=h)
             d.attrs["checksum"] = np.uint32(zlib.crc32(h.tobytes()))
         """
-        _ = try runPython(script, [file])
+        _ = try TestPaths.runPythonCode(script, [file])
         let read = try Checkpoint.read(path: file)
         XCTAssertEqual(read.metadata["created_by"], "h5py fixed")
         XCTAssertEqual(read.metadata["source"], "variable length")

@@ -63,6 +63,28 @@ enum TestPaths {
         return (process.terminationStatus, output)
     }
 
+    /// Runs the Python source `script` (`python -c`) with the reference interpreter; returns its
+    /// stdout. A missing module (h5py) skips the test, any other failure fails it.
+    static func runPythonCode(_ script: String, _ arguments: [String]) throws -> String {
+        let python = try requirePython()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", script] + arguments
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        if process.terminationStatus != 0 {
+            let message = String(decoding: err, as: UTF8.self)
+            if message.contains("No module named") { throw XCTSkip("h5py is not installed for \(python)") }
+            XCTFail("python failed: \(message)")
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     static func fixture(_ relative: String) -> String { fixtures.appendingPathComponent(relative).path }
     static func cached(_ relative: String) -> String { cache.appendingPathComponent(relative).path }
 

@@ -33,6 +33,10 @@ public struct Checkpoint: Sendable {
     public var tokenizer: TokenizerArchive?
     /// Encoder weights by dotted name, e.g. `encoder.layer.0.attention.self.query.weight`.
     public var weights: [String: Tensor]
+    /// The stored CRC-32 of every `/weights` dataset by name, as read from the file (also with
+    /// `loadWeights: false`; empty for a checkpoint built in memory). What an adapter checkpoint's
+    /// `base_model_checksum` is computed from (`BaseModelReference`).
+    public var weightChecksums: [String: UInt32] = [:]
     /// Adapters by name (names may contain dots, e.g. `retrieval.query`).
     public var adapters: [String: AdapterArchive]
     /// Resume state (optimizer moments, ...); written only when non-empty.
@@ -183,6 +187,7 @@ public struct Checkpoint: Sendable {
         guard weightsKind == .group else { throw TaskLoRAError.file(path, HDF5Group.problem("/weights", weightsKind, otherwise: "has no /weights group")) }
         let weightsGroup = try root.openGroup("weights")
         if loadWeights { checkpoint.weights = try readTensors(weightsGroup, skipPlainData: skipPlainWeightData) }
+        checkpoint.weightChecksums = storedChecksums(weightsGroup)
 
         if root.contains("tokenizer") { checkpoint.tokenizer = try readTokenizer(root.openGroup("tokenizer")) }
 
@@ -232,6 +237,20 @@ public struct Checkpoint: Sendable {
         guard try dataset.intAttribute("checksum") == Int64(crc) else {
             throw TaskLoRAError.file(dataset.file.path, "tensor \(dataset.path) fails its checksum (file corrupted?)")
         }
+    }
+
+    /// Each dataset's `checksum` attribute, without reading its data: cheap even for a 2 GB base.
+    /// Lenient (a child that is no dataset or has no CRC-32 is left out), because `loadWeights:
+    /// false` promises not to judge the weights; a base that lacks anything gets another
+    /// `BaseModelReference` digest all the same, and a full read checks every tensor strictly.
+    private static func storedChecksums(_ group: HDF5Group) -> [String: UInt32] {
+        var checksums: [String: UInt32] = [:]
+        for name in (try? group.childNames()) ?? [] where group.kind(of: name) == .dataset {
+            guard let dataset = try? group.openDataset(name), dataset.hasAttribute("checksum"),
+                  let value = try? dataset.intAttribute("checksum"), let crc = UInt32(exactly: value) else { continue }
+            checksums[name] = crc
+        }
+        return checksums
     }
 
     private static func readTensors(_ group: HDF5Group, skipPlainData: Bool = false) throws -> [String: Tensor] {

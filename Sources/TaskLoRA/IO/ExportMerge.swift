@@ -1,7 +1,7 @@
 import Foundation
 
 /// A base checkpoint and (optionally) one adapter chosen from it, from the adapter-only checkpoint
-/// that names it as `base_model`, or from extra adapter files: what `tasklora export` starts from.
+/// that names it (`BaseModelReference`), or from extra adapter files: what `tasklora export` starts from.
 public struct ExportSource {
     public var base: Checkpoint
     public var basePath: String
@@ -20,13 +20,8 @@ public struct ExportSource {
         var base = first, basePath = path
         var archives: [String: (AdapterArchive, String)] = [:]
         if first.weights.isEmpty {
-            guard let b = first.metadata["base_model"] else {
-                throw TaskLoRAError.file(path, "holds adapters only and does not name its base model")
-            }
-            base = try Checkpoint.read(path: b)
-            basePath = b
-            try LoadedModel.checkSameModel(first, adapterPath: path, base: base, basePath: b)
-            for (k, v) in base.adapters { archives[k] = (v, b) }
+            (basePath, base) = try BaseModelReference.openBase(of: first, adapterPath: path)
+            for (k, v) in base.adapters { archives[k] = (v, basePath) }
         }
         try requireFinite(base.weights, source: basePath, what: "weight")
         for (k, v) in first.adapters { archives[k] = (v, path) }
@@ -187,7 +182,7 @@ public enum AdapterMerge {
         var ckpt = Checkpoint(configJSON: source.base.configJSON, tokenizer: source.base.tokenizer, weights: weights)
         ckpt.metadata = source.base.metadata
         ckpt.metadata["created_at"] = nil
-        ckpt.metadata["base_model"] = nil
+        for key in BaseModelReference.metadataKeys { ckpt.metadata[key] = nil }
         ckpt.metadata["kind"] = nil
         if let name = source.adapterName {
             ckpt.metadata["merged_adapter"] = name

@@ -2,7 +2,7 @@ import Foundation
 
 /// Opens tasklora checkpoints for the commands that use a model: a base checkpoint, optionally with
 /// adapters stored in it or in adapter-only checkpoints (a training run's `best.h5` / `final.h5`,
-/// which name their base model in the `base_model` metadata).
+/// which name their base model and are found through `BaseModelReference`).
 public enum LoadedModel {
     public static func loadEncoder(_ ckpt: Checkpoint, path: String) throws -> TextEncoder {
         let config = try EncoderConfig.decode(Data(ckpt.configJSON.utf8), source: path)
@@ -20,8 +20,9 @@ public enum LoadedModel {
     /// The tokenizer of a checkpoint, or of its base model for an adapter-only checkpoint.
     public static func loadTokenizer(checkpoint path: String) throws -> TextTokenizer {
         let ckpt = try Checkpoint.read(path: path, loadWeights: false)
-        if ckpt.tokenizer == nil, let base = ckpt.metadata["base_model"] {
-            return try loadTokenizer(try Checkpoint.read(path: base, loadWeights: false), path: base)
+        if ckpt.tokenizer == nil, BaseModelReference(metadata: ckpt.metadata) != nil {
+            let base = try BaseModelReference.openBase(of: ckpt, adapterPath: path, loadWeights: false)
+            return try loadTokenizer(base.checkpoint, path: base.path)
         }
         return try loadTokenizer(ckpt, path: path)
     }
@@ -34,13 +35,9 @@ public enum LoadedModel {
         var basePath = path
         var archives: [(String, AdapterArchive, String)] = []
         if ckpt.weights.isEmpty {
-            guard let base = ckpt.metadata["base_model"] else {
-                throw TaskLoRAError.file(path, "holds adapters only and does not name its base model")
-            }
             let adapterCheckpoint = ckpt
-            ckpt = try Checkpoint.read(path: base)
-            basePath = base
-            try checkSameModel(adapterCheckpoint, adapterPath: path, base: ckpt, basePath: base)
+            (basePath, ckpt) = try BaseModelReference.openBase(of: adapterCheckpoint, adapterPath: path)
+            let base = basePath
             archives = ckpt.adapters.map { ($0.key, $0.value, base) }
             archives += adapterCheckpoint.adapters.map { ($0.key, $0.value, path) }
         } else {

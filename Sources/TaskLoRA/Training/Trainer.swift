@@ -28,6 +28,8 @@ public final class Trainer {
     public let encoder: TextEncoder
     public let tokenizer: TextTokenizer
     public let pooling: Pooling
+    /// How the adapter files name the base: paths, size and checksum, so they find it from anywhere.
+    public let baseModel: BaseModelReference
     public let adapters: LoRAAdapters
     public let data: TrainingData
     let optimizer: AdamW
@@ -68,6 +70,7 @@ public final class Trainer {
         if let base = recipe.rotaryBase { encoder.rotaryBase = base }
         tokenizer = try LoadedModel.loadTokenizer(ckpt, path: recipe.model)
         pooling = Pooling(rawValue: ckpt.metadata["pooling"] ?? "mean") ?? .mean
+        baseModel = try BaseModelReference(base: recipe.model, checkpoint: ckpt)
         adapters = try LoRAAdapters(names: recipe.adapters.map(\.name), configs: recipe.adapters.map(\.lora),
                                     model: encoder.config)
         for (i, a) in recipe.adapters.enumerated() {
@@ -315,7 +318,7 @@ public final class Trainer {
     /// counters and the resolved recipe.
     func save(to path: String) throws {
         var ckpt = Checkpoint(configJSON: encoder.config.jsonString())
-        ckpt.metadata = ["kind": "adapters", "base_model": recipe.model, "pooling": pooling.rawValue]
+        ckpt.metadata = baseModel.metadata(adapterPath: path).merging(["kind": "adapters", "pooling": pooling.rawValue]) { $1 }
         for (i, name) in adapters.names.enumerated() {
             ckpt.adapters[name] = adapters.archive(adapter: i, prefix: recipe.adapters[i].prefix)
         }
