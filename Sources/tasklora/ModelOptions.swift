@@ -30,6 +30,12 @@ struct ModelOptions: ParsableArguments {
 
     /// The embedder and the options that select the task and prefix.
     func load() throws -> (SentenceEmbedder, adapter: Int?, prefix: String) {
+        let loaded = try loadWithPrefixes()
+        return (loaded.embedder, loaded.adapter, loaded.prefix)
+    }
+
+    /// As `load`, with every adapter's prefix (for commands that embed with a second task, as `mine`).
+    func loadWithPrefixes() throws -> (embedder: SentenceEmbedder, adapter: Int?, prefix: String, prefixes: [String: String]) {
         let (embedder, prefixes) = try LoadedModel.loadEmbedder(checkpoint: model, adapterFiles: adapters)
         if let base = rotaryBase {
             guard embedder.encoder.config.isRotary else {
@@ -46,6 +52,6 @@ struct ModelOptions: ParsableArguments {
             adapter = index
         }
         let text = noPrefix ? "" : (prefix ?? task.flatMap { prefixes[$0] } ?? "")
-        return (embedder, adapter, text)
+        return (embedder, adapter, text, prefixes)
     }
 }

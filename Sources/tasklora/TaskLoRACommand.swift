@@ -7,5 +7,5 @@ struct TaskLoRACommand: ParsableCommand {
         commandName: "tasklora",
         abstract: "Train task-specific LoRA adapters on frozen multilingual embedding encoders.",
         discussion: "Checkpoints are HDF5 files (see docs/checkpoint-format.md).",
-        subcommands: [ImportCommand.self, InspectCommand.self, TokenizeCommand.self, EmbedCommand.self, SimilarityCommand.self, TrainCommand.self, ReportCommand.self, EvalCommand.self, ExportCommand.self, CorpusCommand.self])
+        subcommands: [ImportCommand.self, InspectCommand.self, TokenizeCommand.self, EmbedCommand.self, SimilarityCommand.self, TrainCommand.self, ReportCommand.self, EvalCommand.self, ExportCommand.self, CorpusCommand.self, MineCommand.self])
 }

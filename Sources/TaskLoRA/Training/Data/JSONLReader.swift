@@ -126,7 +126,7 @@ public enum JSONLReader {
 }
 
 extension DatasetKind {
-    var keysDescription: String {
+    public var keysDescription: String {
         switch self {
         case .pairs: return "pairs {anchor, positive}"
         case .tuples: return "tuples {anchor, positive, negatives}"

@@ -1,0 +1,266 @@
+import Foundation
+
+/// Hard-negative mining for (anchor, positive) pairs, in the manner of sentence-transformers'
+/// `mine_hard_negatives` and NV-Retriever's positive-aware filtering: embed the anchors (query
+/// side) and a corpus (passage side), rank the corpus for each anchor by exact cosine, and keep
+/// `numNegatives` candidates from a rank window that are not the positive, not a copy of it, and
+/// (optionally) far enough below the positive's own score to be unlikely false negatives.
+///
+/// Memory stays bounded for a corpus larger than RAM: the corpus is read line by line from a
+/// memory map (`LineFile`), its embeddings are streamed to a scratch file and scanned in blocks
+/// (`TopKScan`); what stays in memory is a few tens of bytes a corpus line (its offset, row and
+/// text hash, for de-duplication and for reading a chosen negative back) plus the pairs themselves.
+public struct HardNegativeMiner {
+    public enum Sampling: String, Sendable, CaseIterable {
+        /// The best-ranked candidates that pass the filters.
+        case top
+        /// A seeded random choice among the candidates that pass the filters.
+        case random
+    }
+
+    public struct Options: Sendable {
+        public var numNegatives: Int
+        /// Skip the `rangeMin` most similar candidates (rank 0 is the best non-positive).
+        public var rangeMin: Int
+        /// Consider only candidates ranked below `rangeMax`.
+        public var rangeMax: Int
+        /// Keep a candidate only if its score ≤ positive's score − margin.
+        public var margin: Float?
+        /// Keep a candidate only if its score ≤ ratio × positive's score (NV-Retriever: 0.95).
+        public var maxScoreRatio: Float?
+        public var sampling: Sampling
+        public var seed: UInt64
+        /// Texts embedded per call of the embedder, and anchors per scan.
+        public var chunk: Int
+        /// Corpus rows per GEMM block of the scan.
+        public var corpusBlock: Int
+
+        public init(numNegatives: Int = 3, rangeMin: Int = 0, rangeMax: Int = 100, margin: Float? = nil,
+                    maxScoreRatio: Float? = nil, sampling: Sampling = .top, seed: UInt64 = 42, chunk: Int = 4096,
+                    corpusBlock: Int = 8192) {
+            self.numNegatives = numNegatives
+            self.rangeMin = rangeMin
+            self.rangeMax = rangeMax
+            self.margin = margin
+            self.maxScoreRatio = maxScoreRatio
+            self.sampling = sampling
+            self.seed = seed
+            self.chunk = chunk
+            self.corpusBlock = corpusBlock
+        }
+    }
+
+    /// How the anchors and the corpus are embedded (an adapter and prefix each: query and passage side).
+    public struct Sides {
+        public var embedder: SentenceEmbedder
+        public var query: SentenceEmbedder.Options
+        public var passage: SentenceEmbedder.Options
+
+        public init(embedder: SentenceEmbedder, query: SentenceEmbedder.Options, passage: SentenceEmbedder.Options) {
+            self.embedder = embedder
+            self.query = query
+            self.passage = passage
+        }
+    }
+
+    /// One mined example.
+    public struct Example: Equatable, Sendable {
+        public var anchor: String
+        public var positive: String
+        public var negatives: [String]
+        /// Cosine of anchor and positive, and of anchor and each negative.
+        public var positiveScore: Float
+        public var negativeScores: [Float]
+    }
+
+    public struct Summary: Sendable {
+        /// Examples written with all `numNegatives` negatives.
+        public var written = 0
+        /// Examples left out: fewer than `numNegatives` candidates passed the filters.
+        public var tooFew = 0
+        /// Corpus lines left out as exact copies of an earlier line.
+        public var duplicateCorpusLines = 0
+        public var corpusSize = 0
+    }
+
+    public let options: Options
+
+    public init(options: Options) throws {
+        guard options.numNegatives >= 1 else { throw TaskLoRAError("--num-negatives must be at least 1, got \(options.numNegatives)") }
+        guard options.rangeMin >= 0 else { throw TaskLoRAError("--range-min must be >= 0, got \(options.rangeMin)") }
+        guard options.rangeMax >= options.rangeMin + options.numNegatives else {
+            throw TaskLoRAError("--range-max (\(options.rangeMax)) must be at least --range-min + --num-negatives (\(options.rangeMin + options.numNegatives))")
+        }
+        if let m = options.margin, !(m.isFinite && m >= 0) { throw TaskLoRAError("--margin must be a number >= 0, got \(m)") }
+        if let r = options.maxScoreRatio, !(r.isFinite && r > 0) { throw TaskLoRAError("--max-score-ratio must be > 0, got \(r)") }
+        guard options.chunk >= 1, options.corpusBlock >= 1 else { throw TaskLoRAError("chunk and block sizes must be at least 1") }
+        self.options = options
+    }
+
+    /// Mines negatives for `pairs` from `corpus` (a `LineFile`; nil: the distinct positives).
+    /// `write` receives each example with enough negatives, in pair order; `progress(done, total)`
+    /// counts texts embedded. `scratch` is a folder for the corpus embeddings (removed after).
+    public func mine(pairs: [(anchor: String, positive: String)], pairsSource: String, corpus: LineFile?,
+                     sides: Sides, scratch: String, progress: (String, Int, Int) -> Void = { _, _, _ in },
+                     write: (Example) throws -> Void) throws -> Summary {
+        var summary = Summary()
+        let corpusSource = corpus?.path ?? "the positives of \(pairsSource)"
+        // 1. Corpus: distinct texts, embedded on the passage side and streamed to a scratch file.
+        let texts: CorpusTexts = corpus.map { .file($0) } ?? .positives(pairs.map(\.positive))
+        let store = try CorpusEmbeddings(folder: scratch, dim: sides.passage.dim ?? sides.embedder.encoder.config.hiddenSize)
+        defer { store.remove() }
+        var firstRowOfHash: [UInt64: Int] = [:]
+        var lineOfRow: [Int] = []
+        var pending: [String] = []
+        func flush() throws {
+            guard !pending.isEmpty else { return }
+            let e = try sides.embedder.embed(pending, options: sides.passage)
+            try store.append(e.embeddings)
+            pending.removeAll(keepingCapacity: true)
+            progress("corpus", lineOfRow.count, texts.count)
+        }
+        for line in 0..<texts.count {
+            let text = try texts.text(line)
+            let hash = StableHash.hash(text)
+            if firstRowOfHash[hash] != nil { summary.duplicateCorpusLines += 1; continue }
+            firstRowOfHash[hash] = lineOfRow.count
+            lineOfRow.append(line)
+            pending.append(text)
+            if pending.count >= options.chunk { try flush() }
+        }
+        try flush()
+        summary.corpusSize = lineOfRow.count
+        let n = lineOfRow.count
+        guard n > options.numNegatives else {
+            throw TaskLoRAError.file(corpusSource, "has \(n) distinct text\(n == 1 ? "" : "s"), too few for --num-negatives \(options.numNegatives) besides the positive")
+        }
+        // Every positive must be in the corpus: the one row excluded as "the positive".
+        let positiveRows = try pairs.enumerated().map { i, pair -> Int in
+            guard let row = firstRowOfHash[StableHash.hash(pair.positive)] else {
+                throw TaskLoRAError.file(pairsSource, "pair \(i + 1): its positive is not in the corpus \(corpusSource)")
+            }
+            return row
+        }
+        firstRowOfHash = [:]
+        let corpusMatrix = try store.map()
+
+        // 2. Anchors in blocks: embed, scan the corpus, filter, choose.
+        let k = min(options.rangeMax + 1, n)   // +1: the positive may be among the best
+        let d = store.dim
+        for start in stride(from: 0, to: pairs.count, by: options.chunk) {
+            let block = Array(pairs[start..<min(start + options.chunk, pairs.count)])
+            let anchors = try sides.embedder.embed(block.map(\.anchor), options: sides.query).embeddings
+            let candidates = TopKScan.scan(queries: anchors.data, count: block.count,
+                                           corpus: corpusMatrix.floats, rows: n, dim: d, k: k, blockRows: options.corpusBlock)
+            for (b, pair) in block.enumerated() {
+                let i = start + b
+                let positiveRow = positiveRows[i]
+                let positiveScore = dot(anchors.data + b * d, corpusMatrix.floats + positiveRow * d, d)
+                let chosen = choose(candidates[b], positiveRow: positiveRow, positiveScore: positiveScore, example: i)
+                guard chosen.count == options.numNegatives else { summary.tooFew += 1; continue }
+                try write(Example(anchor: pair.anchor, positive: pair.positive,
+                                  negatives: try chosen.map { try texts.text(lineOfRow[$0.row]) },
+                                  positiveScore: positiveScore, negativeScores: chosen.map(\.score)))
+                summary.written += 1
+            }
+            progress("anchors", min(start + block.count, pairs.count), pairs.count)
+        }
+        return summary
+    }
+
+    /// The rank window and score filters, then `top` or seeded `random` choice. Ranks count the
+    /// corpus without the positive (rank 0 = the best other text).
+    func choose(_ c: TopKScan.Candidates, positiveRow: Int, positiveScore: Float, example: Int) -> [(row: Int, score: Float)] {
+        let ranked = zip(c.rows, c.scores).filter { $0.0 != positiveRow }
+        let window = ranked.dropFirst(options.rangeMin).prefix(options.rangeMax - options.rangeMin)
+        let kept = window.filter { _, score in
+            (options.margin.map { score <= positiveScore - $0 } ?? true)
+                && (options.maxScoreRatio.map { score <= $0 * positiveScore } ?? true)
+        }.map { (row: $0.0, score: $0.1) }
+        switch options.sampling {
+        case .top:
+            return Array(kept.prefix(options.numNegatives))
+        case .random:
+            var rng = SplitMix64(seed: StableHash.combine(options.seed, UInt64(example)))
+            var order = Array(kept.indices)
+            SeededShuffle.shuffle(&order, &rng)
+            return order.prefix(options.numNegatives).sorted().map { kept[$0] }
+        }
+    }
+
+    private func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ d: Int) -> Float {
+        var s: Float = 0
+        for j in 0..<d { s += a[j] * b[j] }
+        return s
+    }
+}
+
+/// Where the corpus texts come from: a file read by line, or the pairs' positives in memory.
+enum CorpusTexts {
+    case file(LineFile)
+    case positives([String])
+
+    var count: Int {
+        switch self {
+        case .file(let f): return f.count
+        case .positives(let p): return p.count
+        }
+    }
+
+    func text(_ i: Int) throws -> String {
+        switch self {
+        case .file(let f): return try f.text(i)
+        case .positives(let p): return p[i]
+        }
+    }
+}
+
+/// The corpus embeddings as a scratch file of float32 rows (N, dim), appended chunk by chunk and
+/// then memory-mapped for the scan, so they never need to fit in memory at once.
+final class CorpusEmbeddings {
+    let path: String
+    let dim: Int
+    private let handle: FileHandle
+    private(set) var rows = 0
+
+    init(folder: String, dim: Int) throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        path = (folder as NSString).appendingPathComponent("corpus-embeddings-\(getpid())-\(UUID().uuidString).f32")
+        guard FileManager.default.createFile(atPath: path, contents: nil) , let h = FileHandle(forWritingAtPath: path) else {
+            throw TaskLoRAError.file(path, "cannot create the scratch file for the corpus embeddings")
+        }
+        handle = h
+        self.dim = dim
+    }
+
+    /// Appends (r, dim) rows.
+    func append(_ t: Tensor) throws {
+        precondition(t.shape.count == 2 && t.shape[1] == dim, "embedding width \(t.shape) differs from \(dim)")
+        do {
+            try handle.write(contentsOf: Data(bytes: t.data, count: t.shape[0] * dim * MemoryLayout<Float>.size))
+        } catch {
+            throw TaskLoRAError.file(path, "cannot write corpus embeddings: \(error.localizedDescription)")
+        }
+        rows += t.shape[0]
+    }
+
+    /// The finished file, mapped read-only.
+    func map() throws -> MappedFloats {
+        try handle.close()
+        return try MappedFloats(file: MappedFile(path: path), count: rows * dim)
+    }
+
+    func remove() {
+        try? handle.close()
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// Float32 values of a mapped file.
+struct MappedFloats {
+    let file: MappedFile
+    let count: Int
+    var floats: UnsafePointer<Float> {
+        count == 0 ? UnsafePointer(bitPattern: MemoryLayout<Float>.alignment)! : file.bytes.baseAddress!.assumingMemoryBound(to: Float.self)
+    }
+}
