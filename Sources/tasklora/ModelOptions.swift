@@ -27,9 +27,10 @@ struct ModelOptions: ParsableArguments {
         if let base = rotaryBase, !(base > 1 && base.isFinite) { throw ValidationError("--rotary-base must be > 1, got \(base)") }
     }
 
-    /// The embedder and the options that select the task and prefix.
-    func load() throws -> (SentenceEmbedder, adapter: Int?, prefix: String) {
-        let (embedder, prefixes) = try LoadedModel.loadEmbedder(checkpoint: model, adapterFiles: adapters)
+    /// The embedder, its frozen base at `precision`, and the options that select the task and prefix.
+    func load(precision: Precision = .fp32) throws -> (SentenceEmbedder, adapter: Int?, prefix: String) {
+        let (embedder, prefixes) = try LoadedModel.loadEmbedder(checkpoint: model, adapterFiles: adapters,
+                                                                precision: precision)
         if let base = rotaryBase {
             guard embedder.encoder.config.isRotary else {
                 throw TaskLoRAError.file(model, "is not a rotary model; --rotary-base does not apply")
@@ -48,3 +49,14 @@ struct ModelOptions: ParsableArguments {
         return (embedder, adapter, text)
     }
 }
+
+/// The arithmetic of the frozen base for the commands that only run the model forward
+/// (`embed`, `eval`, `similarity`); see docs/precision.md.
+struct PrecisionOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "Frozen base GEMMs: fp32 (OpenBLAS, the reference), bf16 or int8 (oneDNN). LoRA stays float32.",
+        valueName: "fp32|bf16|int8"))
+    var precision: Precision = .fp32
+}
+
+extension Precision: ExpressibleByArgument {}
