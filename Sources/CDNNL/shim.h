@@ -1,6 +1,7 @@
 // oneDNN 2.x C API (Debian's libdnnl-dev ships no pkg-config file; dnnl.h is on the default
 // include path). Debian builds oneDNN on the OpenMP runtime, libgomp.
 #include <dnnl.h>
+#include <dnnl_debug.h>
 
 // libgomp: the OpenMP team size of the calling thread. tasklora sets it to 1 on every thread that
 // calls oneDNN, so oneDNN never starts OpenMP workers of its own (see Kernels/OneDNN.swift).

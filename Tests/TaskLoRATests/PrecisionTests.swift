@@ -67,7 +67,8 @@ final class PrecisionTests: XCTestCase {
         }
     }
 
-    /// int8 rounds x by at most s_m / 2 (per row) and W by at most s_n / 2 (per output channel), so
+    /// int8 rounds x by at most s_m / 2 (per row) and W by at most s_n / 2 (per output channel, over
+    /// `weightLevels` levels each side), so
     /// |y − Σ x·w − b| ≤ Σ_k (s_m/2 |w| + |x| s_n/2 + s_m s_n / 4) plus float32 rounding of the integer
     /// sums (≤ 255 · 127 · k in units of s_m s_n). Against the integers it actually multiplied, the
     /// result must be exact up to that float32 rounding: this checks the zero-point correction.
@@ -89,7 +90,7 @@ final class PrecisionTests: XCTestCase {
                 XCTAssertEqual(Double(sm[m]), rowStep, accuracy: rowStep * 1e-6, "row \(m) scale")
                 for j in 0..<n {
                     let channel = w[(j * k)..<(j * k + k)]
-                    let channelStep = Double(channel.map(abs).max()!) / 127
+                    let channelStep = Double(channel.map(abs).max()!) / Double(Int8Quantization.weightLevels)
                     var exact = Double(b[j]), bound = 0.0, integers = 0.0, magnitude = 0.0
                     for c in 0..<k {
                         let xv = Double(x[m * k + c]), wv = Double(w[j * k + c])

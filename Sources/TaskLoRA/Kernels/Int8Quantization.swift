@@ -1,25 +1,32 @@
 /// The int8 formats of the frozen GEMM (`Precision.int8`) and their exact dequantization.
 ///
-/// Weights: per output channel n, symmetric: W[n, k] ≈ s_n · q[n, k], q ∈ [−127, 127],
-/// s_n = max_k |W[n, k]| / 127, so |W − s_n q| ≤ s_n / 2.
+/// Weights: per output channel n, symmetric: W[n, k] ≈ s_n · q[n, k], q ∈ [−L, L],
+/// s_n = max_k |W[n, k]| / L, so |W − s_n q| ≤ s_n / 2; L = `weightLevels`.
 /// Activations: per token (row) m, asymmetric u8 with an integer zero point z_m ∈ [0, 255]:
 /// x[m, k] ≈ s_m · (u[m, k] − z_m), the range [min(0, min x), max(0, max x)] spread over 256 levels,
 /// so |x − s_m (u − z_m)| ≤ s_m / 2 and 0 is exact. Asymmetric because half the GEMM inputs (the
 /// GELU outputs) are almost one-signed: a symmetric s8 grid would waste half its levels on them.
 /// Product: Σ_k x·W ≈ s_m s_n (Σ_k u q − z_m Σ_k q[n, k]); the column sums Σ_k q are made at load.
 public enum Int8Quantization {
+    /// L: 127 on CPUs with VNNI (`vpdpbusd` sums u8 · s8 products in int32). Without VNNI oneDNN's
+    /// int8 kernels add pairs of u8 · s8 products in int16 (`vpmaddubsw`), which saturates above
+    /// 32,767: 2 · 255 · 127 = 64,770 would, 2 · 255 · 63 = 32,130 does not, so weights get 7 bits
+    /// there (measured with ONEDNN_MAX_CPU_ISA=AVX2: lowest cosine to fp32 0.955 with L = 127).
+    public static var weightLevels: Int { OneDNN.hasVNNI ? 127 : 63 }
+
     /// Quantizes W (out, in) row by row: q (out, in), scale (out), channelSum (out) = Σ_k q[n, k].
     public static func quantizeWeights(_ w: UnsafePointer<Float>, outFeatures: Int, inFeatures: Int,
                                        q: UnsafeMutablePointer<Int8>, scale: UnsafeMutablePointer<Float>,
                                        channelSum: UnsafeMutablePointer<Float>) {
+        let levels = Float(weightLevels)
         for n in 0..<outFeatures {
             let row = w + n * inFeatures
             var largest: Float = 0
             for k in 0..<inFeatures { largest = max(largest, abs(row[k])) }
-            let s: Float = largest > 0 ? largest / 127 : 1
+            let s: Float = largest > 0 ? largest / levels : 1
             var sum: Int = 0
             for k in 0..<inFeatures {
-                let v = Int8(max(-127, min(127, (row[k] / s).rounded())))
+                let v = Int8(max(-levels, min(levels, (row[k] / s).rounded())))
                 q[n * inFeatures + k] = v
                 sum += Int(v)
             }

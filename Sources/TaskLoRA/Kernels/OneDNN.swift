@@ -13,8 +13,13 @@ import Foundation
 /// at once.
 enum OneDNN {
     /// The matmul's data types: source (activations), packed weights, destination.
-    struct Types: Hashable {
+    struct Types: Hashable, CustomStringConvertible {
         let source: dnnl_data_type_t, weights: dnnl_data_type_t, destination: dnnl_data_type_t
+
+        var description: String {
+            func name(_ t: dnnl_data_type_t) -> String { String(cString: dnnl_dt2str(t)) }
+            return "\(name(source)) × \(name(weights)) → \(name(destination))"
+        }
 
         static let bf16 = Types(source: dnnl_bf16, weights: dnnl_bf16, destination: dnnl_f32)
         /// u8 activations (per-token zero point) × s8 weights → Σ products, written as float32.
@@ -33,6 +38,7 @@ enum OneDNN {
 
         /// `packedWeights` nil: let oneDNN choose the weights layout (`format_tag_any`), for packing.
         init(rows: Int, k: Int, n: Int, types: Types, hasBias: Bool, packedWeights: dnnl_memory_desc_t?) throws {
+            OneDNN.teamOfOne()
             source = try OneDNN.matrix(rows, k, types.source, dnnl_ab)
             weights = try packedWeights ?? OneDNN.matrix(k, n, types.weights, dnnl_format_tag_any)
             destination = try OneDNN.matrix(rows, n, types.destination, dnnl_ab)
@@ -49,7 +55,7 @@ enum OneDNN {
             try OneDNN.check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode")
             var pd: dnnl_primitive_desc_t?
             try OneDNN.check(dnnl_primitive_desc_create(&pd, &desc, attr, OneDNN.engine, nil),
-                             "matmul \(rows)×\(k)×\(n) \(types)")
+                             "no \(types) matmul \(rows)×\(k)×\(n) on this CPU")
             defer { dnnl_primitive_desc_destroy(pd) }
             weights = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0).pointee
             scratchpad = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0).pointee
@@ -75,6 +81,13 @@ enum OneDNN {
             OneDNN.run(primitive, args)
         }
     }
+
+    /// Whether oneDNN may use VNNI int8 instructions here (AVX-512 VNNI or AVX-VNNI; honours
+    /// ONEDNN_MAX_CPU_ISA). See `Int8Quantization.weightLevels`.
+    static let hasVNNI: Bool = {
+        let isa = dnnl_get_effective_cpu_isa().rawValue
+        return isa & 0x40 != 0 || isa & 0x400 != 0  // the VNNI bits of dnnl_cpu_isa_t
+    }()
 
     /// The CPU engine, made at first use.
     static let engine: dnnl_engine_t = {
@@ -117,9 +130,15 @@ enum OneDNN {
         return m!
     }
 
+    /// Makes oneDNN work on the calling thread alone. Called before every oneDNN call that may plan
+    /// or run threads: some primitives fix their thread count when their descriptor is made, and a
+    /// team once started leaves an OpenMP worker behind (seen with gdb before this was done first).
+    @inline(__always)
+    static func teamOfOne() { omp_set_num_threads(1) }
+
     /// Executes `primitive` on the calling thread with OpenMP team size 1, waits, frees the memory objects.
     static func run(_ primitive: dnnl_primitive_t, _ args: [(Int32, dnnl_memory_t)]) {
-        omp_set_num_threads(1)
+        teamOfOne()
         var stream: dnnl_stream_t?
         precondition(dnnl_stream_create(&stream, engine, UInt32(dnnl_stream_default_flags.rawValue)) == dnnl_success,
                      "oneDNN: stream")
@@ -138,6 +157,7 @@ enum OneDNN {
     /// packed bytes (64-byte aligned, owned by the caller) and their descriptor.
     static func pack(_ weight: UnsafeRawPointer, sourceType: dnnl_data_type_t, k: Int, n: Int, types: Types) throws
         -> (data: UnsafeMutableRawPointer, desc: dnnl_memory_desc_t, implementation: String) {
+        teamOfOne()
         // The packed layout depends on (k, n) and the types, not on the row count (checked by
         // PrecisionTests for every block shape the encoder uses), so any row count will do here.
         let probe = try Matmul(rows: 64, k: k, n: n, types: types, hasBias: false, packedWeights: nil)
