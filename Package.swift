@@ -21,9 +21,12 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5",
                        providers: [.apt(["libhdf5-dev"])]),
+        // oneDNN for the bf16 and int8 frozen GEMMs. Debian's libdnnl-dev has no pkg-config file;
+        // its header and library are on the default paths.
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .target(
             name: "TaskLoRA",
-            dependencies: ["CBLAS", "CHDF5", .product(name: "Yams", package: "Yams")],
+            dependencies: ["CBLAS", "CHDF5", "CDNNL", .product(name: "Yams", package: "Yams")],
             swiftSettings: fastMath),
         .executableTarget(
             name: "tasklora",

@@ -8,6 +8,7 @@ need=()
 command -v pkg-config >/dev/null || need+=(pkg-config)
 [ -f /usr/include/x86_64-linux-gnu/cblas.h ] || [ -f /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h ] || need+=(libopenblas-dev)
 [ -f /usr/include/hdf5/serial/hdf5.h ] || need+=(libhdf5-dev)
+[ -f /usr/include/dnnl.h ] || need+=(libdnnl-dev)   # oneDNN: the bf16 and int8 frozen GEMMs (docs/precision.md)
 command -v h5dump >/dev/null || need+=(hdf5-tools)
 command -v xz >/dev/null || need+=(xz-utils)   # the fuzzer finds archive in Tests/Fixtures/fuzz
 if [ ${#need[@]} -gt 0 ]; then

@@ -13,6 +13,8 @@ struct EmbedCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
+    @OptionGroup var compute: PrecisionOptions
+
     @Option(name: .long, help: "Input: UTF-8 text, one text per line, or .jsonl with a \"text\" field.")
     var input: String
 
@@ -42,7 +44,7 @@ struct EmbedCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (embedder, adapter, prefix) = try model.load()
+        let (embedder, adapter, prefix) = try model.load(precision: compute.precision)
         if let pooling { embedder.pooling = pooling }
         let texts = try TextLines.read(path: input)
         let empty = texts.filter(\.isEmpty).count

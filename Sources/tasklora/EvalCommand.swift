@@ -13,6 +13,8 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
+    @OptionGroup var compute: PrecisionOptions
+
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("STS files: stsb CSV, STS TSV, SICK, or JSONL scored pairs.", valueName: "file"))
     var sts: [String] = []
 
@@ -89,7 +91,8 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (embedder, prefixes) = try LoadedModel.loadEmbedder(checkpoint: model.model, adapterFiles: model.adapters)
+        let (embedder, prefixes) = try LoadedModel.loadEmbedder(checkpoint: model.model, adapterFiles: model.adapters,
+                                                                precision: compute.precision)
         let h = embedder.encoder.config.hiddenSize
         let dimList = try parseDims(hidden: h)
         func side(_ task: String?, _ prefix: String?) throws -> (options: SentenceEmbedder.Options, side: EvaluationReport.Side) {

@@ -19,6 +19,7 @@ struct MineCommand: ParsableCommand {
             """)
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var precision: PrecisionOptions
 
     @Option(name: .long, help: "The pairs: JSONL with \"anchor\" and \"positive\" (\"negatives\", if any, are replaced).")
     var pairs: String
@@ -86,7 +87,7 @@ struct MineCommand: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try model.loadWithPrefixes()
+        let loaded = try model.loadWithPrefixes(precision: precision.precision)
         let embedder = loaded.embedder
         var passageAdapter = loaded.adapter
         var passagePrefixText = loaded.prefix

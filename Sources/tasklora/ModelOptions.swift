@@ -28,15 +28,17 @@ struct ModelOptions: ParsableArguments {
         if let base = rotaryBase, !(base > 1 && base.isFinite) { throw ValidationError("--rotary-base must be > 1, got \(base)") }
     }
 
-    /// The embedder and the options that select the task and prefix.
-    func load() throws -> (SentenceEmbedder, adapter: Int?, prefix: String) {
-        let loaded = try loadWithPrefixes()
+    /// The embedder, its frozen base at `precision`, and the options that select the task and prefix.
+    func load(precision: Precision = .fp32) throws -> (SentenceEmbedder, adapter: Int?, prefix: String) {
+        let loaded = try loadWithPrefixes(precision: precision)
         return (loaded.embedder, loaded.adapter, loaded.prefix)
     }
 
     /// As `load`, with every adapter's prefix (for commands that embed with a second task, as `mine`).
-    func loadWithPrefixes() throws -> (embedder: SentenceEmbedder, adapter: Int?, prefix: String, prefixes: [String: String]) {
-        let (embedder, prefixes) = try LoadedModel.loadEmbedder(checkpoint: model, adapterFiles: adapters)
+    func loadWithPrefixes(precision: Precision = .fp32) throws
+        -> (embedder: SentenceEmbedder, adapter: Int?, prefix: String, prefixes: [String: String]) {
+        let (embedder, prefixes) = try LoadedModel.loadEmbedder(checkpoint: model, adapterFiles: adapters,
+                                                                precision: precision)
         if let base = rotaryBase {
             guard embedder.encoder.config.isRotary else {
                 throw TaskLoRAError.file(model, "is not a rotary model; --rotary-base does not apply")
@@ -55,3 +57,14 @@ struct ModelOptions: ParsableArguments {
         return (embedder, adapter, text, prefixes)
     }
 }
+
+/// The arithmetic of the frozen base for the commands that only run the model forward
+/// (`embed`, `eval`, `similarity`); see docs/precision.md.
+struct PrecisionOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "Frozen base GEMMs: fp32 (OpenBLAS, the reference), bf16 or int8 (oneDNN). LoRA stays float32.",
+        valueName: "fp32|bf16|int8"))
+    var precision: Precision = .fp32
+}
+
+extension Precision: ExpressibleByArgument {}

@@ -9,6 +9,8 @@ struct SimilarityCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
+    @OptionGroup var compute: PrecisionOptions
+
     @Option(name: .long, help: "Input: UTF-8 text, one text per line (at most 50).")
     var input: String
 
@@ -16,7 +18,7 @@ struct SimilarityCommand: ParsableCommand {
     var dim: Int?
 
     func run() throws {
-        let (embedder, adapter, prefix) = try model.load()
+        let (embedder, adapter, prefix) = try model.load(precision: compute.precision)
         let texts = try TextLines.read(path: input)
         guard (1...50).contains(texts.count) else {
             throw TaskLoRAError.file(input, "has \(texts.count) lines; the table takes 1 to 50")

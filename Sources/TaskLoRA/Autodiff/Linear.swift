@@ -16,6 +16,21 @@ public enum Linear {
                   beta: bias == nil ? 0 : 1, c: y, ldc: outFeatures)
     }
 
+    /// The encoder's frozen projection at its weights' precision: x (T, in), weight (out, in),
+    /// bias (out) → y (T, out), through OpenBLAS over `weight` when `packed` is nil (fp32), else
+    /// through oneDNN over `packed` (bf16 or int8, see `Precision`).
+    public static func forward(x: UnsafePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int,
+                               weight: UnsafePointer<Float>, packed: PackedLinear?, bias: UnsafePointer<Float>?,
+                               y: UnsafeMutablePointer<Float>) {
+        guard let packed else {
+            forward(x: x, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures, weight: weight, bias: bias, y: y)
+            return
+        }
+        let profiled = Profiler.begin()
+        defer { Profiler.end(.linear, profiled) }
+        packed.forward(x: x, rows: rows, bias: bias, y: y)
+    }
+
     /// dx (T, in) += dy (T, out) · W
     public static func backward<S: Real>(dy: UnsafePointer<S>, rows: Int, inFeatures: Int, outFeatures: Int,
                                          weight: UnsafePointer<S>, dx: UnsafeMutablePointer<S>) {

@@ -4,6 +4,11 @@
 /// `encoder.layer.0.attention.self.query.weight`, …) so that checkpoints, safetensors and PEFT
 /// exports share one vocabulary. q, k and v are fused into one (3H, H) matrix at load time so a
 /// layer's projections are a single GEMM.
+///
+/// `precision` is the arithmetic of the four frozen projections of every layer: at bf16 or int8 each
+/// is also converted once, here, into a `PackedLinear` that the forward pass multiplies with. The
+/// float32 tensors stay: the fp32 path, the backward pass (float32 until bf16 training lands),
+/// checkpoints and exports read them.
 public final class EncoderWeights: @unchecked Sendable {
     public struct Layer {
         /// (3H, H) rows Q | K | V, and (3H)
@@ -18,7 +23,27 @@ public final class EncoderWeights: @unchecked Sendable {
         public let ffnOutWeight: Tensor, ffnOutBias: Tensor
         /// (H)
         public let ffnNormWeight: Tensor, ffnNormBias: Tensor
+        /// qkv, attention output, FFN in, FFN out converted for oneDNN; nil at fp32.
+        public var packed: PackedLayer? = nil
     }
+
+    /// A layer's four frozen projections at bf16 or int8.
+    public struct PackedLayer {
+        public let qkv: PackedLinear, attentionOut: PackedLinear, ffnIn: PackedLinear, ffnOut: PackedLinear
+
+        init(_ layer: Layer, precision: Precision) throws {
+            func pack(_ w: Tensor) throws -> PackedLinear {
+                try PackedLinear(weight: w.data, outFeatures: w.shape[0], inFeatures: w.shape[1], precision: precision)
+            }
+            qkv = try pack(layer.qkvWeight)
+            attentionOut = try pack(layer.attentionOutWeight)
+            ffnIn = try pack(layer.ffnInWeight)
+            ffnOut = try pack(layer.ffnOutWeight)
+        }
+    }
+
+    /// The arithmetic of the frozen projections (see the type's comment).
+    public let precision: Precision
 
     /// (V, H)
     public let wordEmbeddings: Tensor
@@ -58,7 +83,7 @@ public final class EncoderWeights: @unchecked Sendable {
     }
 
     /// Builds the kernel layout from named tensors, naming any missing tensor or wrong shape.
-    public init(config: EncoderConfig, tensors: [String: Tensor], source: String) throws {
+    public init(config: EncoderConfig, tensors: [String: Tensor], source: String, precision: Precision = .fp32) throws {
         for (name, shape) in Self.expectedShapes(for: config) {
             guard let t = tensors[name] else {
                 throw TaskLoRAError.file(source, "missing tensor \(name)")
@@ -74,7 +99,7 @@ public final class EncoderWeights: @unchecked Sendable {
         embeddingNormWeight = get("embeddings.LayerNorm.weight")
         embeddingNormBias = get("embeddings.LayerNorm.bias")
         let h = config.hiddenSize
-        layers = (0..<config.numHiddenLayers).map { l in
+        let plain = (0..<config.numHiddenLayers).map { l in
             let p = "encoder.layer.\(l)."
             let qkvW = Tensor(zeros: [3 * h, h]), qkvB = Tensor(zeros: [3 * h])
             for (i, part) in ["query", "key", "value"].enumerated() {
@@ -91,6 +116,28 @@ public final class EncoderWeights: @unchecked Sendable {
                 ffnOutWeight: get(p + "output.dense.weight"), ffnOutBias: get(p + "output.dense.bias"),
                 ffnNormWeight: get(p + "output.LayerNorm.weight"), ffnNormBias: get(p + "output.LayerNorm.bias"))
         }
+        layers = precision == .fp32 ? plain : try Self.packed(plain, precision: precision)
+        self.precision = precision
+    }
+
+    /// The same frozen weights (shared, not copied) at another precision.
+    public func converted(to precision: Precision) throws -> EncoderWeights {
+        try EncoderWeights(sharing: self, precision: precision)
+    }
+
+    private init(sharing other: EncoderWeights, precision: Precision) throws {
+        wordEmbeddings = other.wordEmbeddings
+        positionEmbeddings = other.positionEmbeddings
+        tokenTypeEmbeddings = other.tokenTypeEmbeddings
+        embeddingNormWeight = other.embeddingNormWeight
+        embeddingNormBias = other.embeddingNormBias
+        self.precision = precision
+        layers = precision == .fp32 ? other.layers.map { var l = $0; l.packed = nil; return l }
+                                    : try Self.packed(other.layers, precision: precision)
+    }
+
+    private static func packed(_ layers: [Layer], precision: Precision) throws -> [Layer] {
+        try layers.map { var l = $0; l.packed = try PackedLayer($0, precision: precision); return l }
     }
 
     /// The weights back under their canonical names (q, k, v split again), for checkpoints and exports.

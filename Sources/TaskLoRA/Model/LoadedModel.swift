@@ -4,9 +4,10 @@ import Foundation
 /// adapters stored in it or in adapter-only checkpoints (a training run's `best.h5` / `final.h5`,
 /// which name their base model and are found through `BaseModelReference`).
 public enum LoadedModel {
-    public static func loadEncoder(_ ckpt: Checkpoint, path: String) throws -> TextEncoder {
+    /// The encoder of a base checkpoint, its frozen projections at `precision`.
+    public static func loadEncoder(_ ckpt: Checkpoint, path: String, precision: Precision = .fp32) throws -> TextEncoder {
         let config = try EncoderConfig.decode(Data(ckpt.configJSON.utf8), source: path)
-        let weights = try EncoderWeights(config: config, tensors: ckpt.weights, source: path)
+        let weights = try EncoderWeights(config: config, tensors: ckpt.weights, source: path, precision: precision)
         return TextEncoder(config: config, weights: weights)
     }
 
@@ -28,8 +29,9 @@ public enum LoadedModel {
     }
 
     /// An embedder for `path` with every adapter found in it, in its base model and in `adapterFiles`
-    /// (later files win on equal names); also each adapter's instruction prefix.
-    public static func loadEmbedder(checkpoint path: String, adapterFiles: [String] = []) throws
+    /// (later files win on equal names); also each adapter's instruction prefix. The base's frozen
+    /// projections run at `precision`; the adapters' LoRA matrices stay float32 at every precision.
+    public static func loadEmbedder(checkpoint path: String, adapterFiles: [String] = [], precision: Precision = .fp32) throws
         -> (embedder: SentenceEmbedder, prefixes: [String: String]) {
         var ckpt = try Checkpoint.read(path: path)
         var basePath = path
@@ -51,7 +53,7 @@ public enum LoadedModel {
         // Later sources override earlier ones; order by name for stable indices.
         var byName: [String: (AdapterArchive, String)] = [:]
         for (name, archive, source) in archives { byName[name] = (archive, source) }
-        let encoder = try loadEncoder(ckpt, path: basePath)
+        let encoder = try loadEncoder(ckpt, path: basePath, precision: precision)
         let pooling = Pooling(rawValue: ckpt.metadata["pooling"] ?? "mean") ?? .mean
         let embedder = SentenceEmbedder(encoder: encoder, tokenizer: try loadTokenizer(ckpt, path: basePath), pooling: pooling)
         var prefixes: [String: String] = [:]

@@ -4,7 +4,8 @@
 /// forward call, so the two read side by side.
 ///
 /// Base weights are frozen: backward computes input gradients through them and gradients for the
-/// LoRA matrices only.
+/// LoRA matrices only. The frozen projections run at `weights.precision`; their backward uses the
+/// float32 weights for now (bf16 backward comes with bf16 training), and int8 is inference only.
 public final class TextEncoder: @unchecked Sendable {
     public let config: EncoderConfig
     public let weights: EncoderWeights
@@ -29,6 +30,7 @@ public final class TextEncoder: @unchecked Sendable {
     /// untaped pass sets it so both passes draw the same masks.
     public func forward(_ batch: TokenBatch, adapters: LoRAAdapters? = nil, tape: Tape? = nil, training: Bool? = nil,
                         observeHiddenState: ((Int, UnsafePointer<Float>) -> Void)? = nil) -> Tensor {
+        precondition(tape == nil || weights.precision != .int8, "TextEncoder: int8 weights are for inference only")
         let training = training ?? (tape != nil)
         let c = config, t = batch.tokenCount, h = c.hiddenSize, f = c.intermediateSize
         let heads = c.numAttentionHeads, d = c.headDim, eps = c.layerNormEps
@@ -70,7 +72,7 @@ public final class TextEncoder: @unchecked Sendable {
             // Attention block: qkv projection (+ LoRA), RoPE, attention, output projection (+ LoRA).
             let qkv = buffer(l, "qkv", t * 3 * h)
             Linear.forward(x: xin, rows: t, inFeatures: h, outFeatures: 3 * h, weight: layer.qkvWeight.data,
-                           bias: layer.qkvBias.data, y: qkv)
+                           packed: layer.packed?.qkv, bias: layer.qkvBias.data, y: qkv)
             let qkvWeight = layer.qkvWeight.data
             tape?.record {
                 Linear.backward(dy: grad(l, "qkv", t * 3 * h), rows: t, inFeatures: h, outFeatures: 3 * h,
@@ -96,7 +98,7 @@ public final class TextEncoder: @unchecked Sendable {
             }
             let projected = arena.buffer("projected", count: t * h)
             Linear.forward(x: context, rows: t, inFeatures: h, outFeatures: h, weight: layer.attentionOutWeight.data,
-                           bias: layer.attentionOutBias.data, y: projected)
+                           packed: layer.packed?.attentionOut, bias: layer.attentionOutBias.data, y: projected)
             let outWeight = layer.attentionOutWeight.data
             tape?.record {
                 Linear.backward(dy: grad(l, "attention", t * h), rows: t, inFeatures: h, outFeatures: h,
@@ -121,7 +123,7 @@ public final class TextEncoder: @unchecked Sendable {
             // Feed-forward block: fc1 (+ LoRA), GELU, fc2 (+ LoRA).
             let pre = buffer(l, "pre", t * f)
             Linear.forward(x: x1, rows: t, inFeatures: h, outFeatures: f, weight: layer.ffnInWeight.data,
-                           bias: layer.ffnInBias.data, y: pre)
+                           packed: layer.packed?.ffnIn, bias: layer.ffnInBias.data, y: pre)
             let ffnInWeight = layer.ffnInWeight.data
             tape?.record {
                 Linear.backward(dy: grad(l, "pre", t * f), rows: t, inFeatures: h, outFeatures: f,
@@ -136,7 +138,7 @@ public final class TextEncoder: @unchecked Sendable {
                 GELU.backward(dy: grad(l, "activated", t * f), x: pre, dx: grad(l, "pre", t * f), count: t * f)
             }
             Linear.forward(x: activated, rows: t, inFeatures: f, outFeatures: h, weight: layer.ffnOutWeight.data,
-                           bias: layer.ffnOutBias.data, y: projected)
+                           packed: layer.packed?.ffnOut, bias: layer.ffnOutBias.data, y: projected)
             let ffnOutWeight = layer.ffnOutWeight.data
             tape?.record {
                 Linear.backward(dy: grad(l, "ffn", t * h), rows: t, inFeatures: f, outFeatures: h,
