@@ -25,8 +25,12 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .long, help: "The model's original tokenizer.json (needed for hf when the checkpoint's tokenizer is not WordPiece).")
     var tokenizerJson: String?
 
-    @Option(name: .long, help: "peft: base_model_name_or_path written to adapter_config.json (default: the base checkpoint path).")
+    @Option(name: .long, help: "hf, peft: the base model's name on the Hub or its folder, for the model card's base_model and peft's base_model_name_or_path (default: the base checkpoint path).")
     var baseModelName: String?
+
+    @Option(name: .long, help: ArgumentHelp("hf, peft: a language of the model card (repeatable; default: multilingual for SentencePiece models, en otherwise).",
+                                            valueName: "code"))
+    var language: [String] = []
 
     @Flag(name: .long, help: "hdf5: replace an existing --out file (atomically). Folders are never replaced.")
     var force = false
@@ -55,11 +59,15 @@ struct ExportCommand: ParsableCommand {
             try HuggingFaceExport.writeFolder(out) { dir in
                 try HuggingFaceExport.writeModel(source: source, weights: weights, to: dir, tokenizerJSON: tokenizerJson,
                                                  maxSeqLength: maxLength)
+                try writeCard(ModelCard.sentenceTransformers(source: source, folderName: out, baseModel: baseModelName ?? source.basePath,
+                                                             languages: languages(source), run: run(source)), in: dir)
             }
             if source.adapterName != nil { summary(report) }
         } else {
             try HuggingFaceExport.writeFolder(out) { dir in
                 try HuggingFaceExport.writePEFT(source: source, to: dir, baseModel: baseModelName ?? source.basePath)
+                try writeCard(ModelCard.peft(source: source, folderName: out, baseModel: baseModelName ?? source.basePath,
+                                             languages: languages(source), run: run(source)), in: dir)
             }
         }
         note("wrote \(out)" + (source.prefix.isEmpty ? "" : " (adapter \(source.adapterName!) expects the prefix \"\(source.prefix)\")"))
@@ -73,6 +81,19 @@ struct ExportCommand: ParsableCommand {
         }
         let order = try JinaV3Layout.taskOrder(checkpoint: ckpt)
         note("wrote \(out): jina-embeddings-v3 layout, \(order.count) adapters stacked (\(order.joined(separator: ", ")))")
+    }
+
+    /// README.md, the model card (docs/export.md).
+    private func writeCard(_ text: String, in dir: String) throws {
+        try OutputFile.write(Data(text.utf8), to: (dir as NSString).appendingPathComponent("README.md"))
+    }
+
+    private func languages(_ source: ExportSource) -> [String] { language.isEmpty ? ModelCard.defaultLanguages(source) : language }
+
+    /// The training run of the exported adapter: the folder of the file it came from.
+    private func run(_ source: ExportSource) -> ModelCard.Run? {
+        guard source.adapterName != nil, let file = source.adapterPath, file != source.basePath else { return nil }
+        return ModelCard.Run.of(adapterPath: file)
     }
 
     private func summary(_ r: AdapterMerge.Report) {
