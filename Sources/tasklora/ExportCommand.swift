@@ -54,7 +54,7 @@ struct ExportCommand: ParsableCommand {
             let (weights, report) = try AdapterMerge.merge(source: source)
             try HuggingFaceExport.writeFolder(out) { dir in
                 try HuggingFaceExport.writeModel(source: source, weights: weights, to: dir, tokenizerJSON: tokenizerJson,
-                                                 maxSeqLength: maxLength)
+                                                 maxSeqLength: maxLength, whitespace: model.whitespace)
             }
             if source.adapterName != nil { summary(report) }
         } else {

@@ -10,25 +10,30 @@ public enum LoadedModel {
         return TextEncoder(config: config, weights: weights)
     }
 
-    public static func loadTokenizer(_ ckpt: Checkpoint, path: String) throws -> TextTokenizer {
+    /// The checkpoint's tokenizer, handling whitespace as `whitespace` says (`TokenizerWhitespace`:
+    /// a runtime choice, not stored in the checkpoint).
+    public static func loadTokenizer(_ ckpt: Checkpoint, path: String,
+                                     whitespace: TokenizerWhitespace = .default) throws -> TextTokenizer {
         guard let archive = ckpt.tokenizer else {
             throw TaskLoRAError.file(path, "checkpoint has no tokenizer (import it with --tokenizer)")
         }
-        return try makeTokenizer(from: archive)
+        return try makeTokenizer(from: archive, whitespace: whitespace)
     }
 
     /// The tokenizer of a checkpoint, or of its base model for an adapter-only checkpoint.
-    public static func loadTokenizer(checkpoint path: String) throws -> TextTokenizer {
+    public static func loadTokenizer(checkpoint path: String, whitespace: TokenizerWhitespace = .default) throws -> TextTokenizer {
         let ckpt = try Checkpoint.read(path: path, loadWeights: false)
         if ckpt.tokenizer == nil, let base = ckpt.metadata["base_model"] {
-            return try loadTokenizer(try Checkpoint.read(path: base, loadWeights: false), path: base)
+            return try loadTokenizer(try Checkpoint.read(path: base, loadWeights: false), path: base, whitespace: whitespace)
         }
-        return try loadTokenizer(ckpt, path: path)
+        return try loadTokenizer(ckpt, path: path, whitespace: whitespace)
     }
 
     /// An embedder for `path` with every adapter found in it, in its base model and in `adapterFiles`
-    /// (later files win on equal names); also each adapter's instruction prefix.
-    public static func loadEmbedder(checkpoint path: String, adapterFiles: [String] = []) throws
+    /// (later files win on equal names); also each adapter's instruction prefix. `whitespace`: how
+    /// its tokenizer treats whitespace (`TokenizerWhitespace`).
+    public static func loadEmbedder(checkpoint path: String, adapterFiles: [String] = [],
+                                    whitespace: TokenizerWhitespace = .default) throws
         -> (embedder: SentenceEmbedder, prefixes: [String: String]) {
         var ckpt = try Checkpoint.read(path: path)
         var basePath = path
@@ -56,7 +61,8 @@ public enum LoadedModel {
         for (name, archive, source) in archives { byName[name] = (archive, source) }
         let encoder = try loadEncoder(ckpt, path: basePath)
         let pooling = Pooling(rawValue: ckpt.metadata["pooling"] ?? "mean") ?? .mean
-        let embedder = SentenceEmbedder(encoder: encoder, tokenizer: try loadTokenizer(ckpt, path: basePath), pooling: pooling)
+        let embedder = SentenceEmbedder(encoder: encoder, tokenizer: try loadTokenizer(ckpt, path: basePath, whitespace: whitespace),
+                                         pooling: pooling)
         var prefixes: [String: String] = [:]
         if !byName.isEmpty {
             let names = byName.keys.sorted()

@@ -180,11 +180,16 @@ extension Recipe {
         public var heldOut: Double
         /// A row the reader cannot use: `fail` stops with the file and line, `skip` leaves it out and counts it.
         public var onError: OnError
+        /// How the tokenizer treats whitespace (SentencePiece models): `transformers` (transformers 5 /
+        /// sentence-transformers, the default) or `tokenizer-json` (the file as written, as
+        /// text-embeddings-inference runs it). Training and its evaluation both use it.
+        public var whitespace: TokenizerWhitespace
 
         /// Empty adapter names mean "the recipe's first adapter" (filled in by `Recipe`).
         public init(train: [String], dev: String? = nil, format: DataFormat = .auto, anchorAdapter: String = "",
                     positiveAdapter: String = "", maxLength: Int = 128, batchSize: Int = 32,
-                    lengthBucketing: Bool = false, scoreScale: Double = 5, heldOut: Double = 0, onError: OnError = .fail) {
+                    lengthBucketing: Bool = false, scoreScale: Double = 5, heldOut: Double = 0, onError: OnError = .fail,
+                    whitespace: TokenizerWhitespace = .default) {
             self.train = train
             self.dev = dev
             self.format = format
@@ -196,6 +201,7 @@ extension Recipe {
             self.scoreScale = scoreScale
             self.heldOut = heldOut
             self.onError = onError
+            self.whitespace = whitespace
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
@@ -208,6 +214,7 @@ extension Recipe {
             case scoreScale = "score_scale"
             case heldOut = "held_out"
             case onError = "on_error"
+            case whitespace
         }
 
         public init(from decoder: Decoder) throws {
@@ -229,6 +236,7 @@ extension Recipe {
             scoreScale = try c.value(.scoreScale, or: d.scoreScale)
             heldOut = try c.value(.heldOut, or: d.heldOut)
             onError = try c.value(.onError, or: d.onError)
+            whitespace = try c.value(.whitespace, or: d.whitespace)
         }
 
         /// The readers' format for every file, or nil for `auto` (detected per file).
@@ -249,6 +257,7 @@ extension Recipe {
             try c.encode(scoreScale, forKey: .scoreScale)
             try c.encode(heldOut, forKey: .heldOut)
             try c.encode(onError, forKey: .onError)
+            try c.encode(whitespace, forKey: .whitespace)
         }
     }
 
@@ -429,3 +438,6 @@ extension Recipe {
         }
     }
 }
+
+/// `data.whitespace: transformers | tokenizer-json`.
+extension TokenizerWhitespace: RecipeChoice {}
