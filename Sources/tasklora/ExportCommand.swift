@@ -58,7 +58,7 @@ struct ExportCommand: ParsableCommand {
             let (weights, report) = try AdapterMerge.merge(source: source)
             try HuggingFaceExport.writeFolder(out) { dir in
                 try HuggingFaceExport.writeModel(source: source, weights: weights, to: dir, tokenizerJSON: tokenizerJson,
-                                                 maxSeqLength: maxLength)
+                                                 maxSeqLength: maxLength, whitespace: model.whitespace)
                 try writeCard(ModelCard.sentenceTransformers(source: source, folderName: out, baseModel: baseModelName ?? source.basePath,
                                                              languages: languages(source), run: run(source)), in: dir)
             }

@@ -1,6 +1,18 @@
 import ArgumentParser
 import TaskLoRA
 
+/// `--whitespace`: which Hugging Face stack the token ids of SentencePiece (XLM-R-family) models
+/// equal. Shared by every command that tokenizes (embed, similarity, eval, export through
+/// ModelOptions; tokenize on its own).
+struct WhitespaceOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "SentencePiece models: transformers (as transformers 5 / sentence-transformers: leading, trailing and repeated whitespace give no token) or tokenizer-json (tokenizer.json as written, as the tokenizers library and text-embeddings-inference: trailing whitespace gives one ▁ token). WordPiece models give the same ids either way.",
+        valueName: "transformers|tokenizer-json"))
+    var whitespace: TokenizerWhitespace = .default
+}
+
+extension TokenizerWhitespace: ExpressibleByArgument {}
+
 /// The model a command embeds with: a checkpoint, optional adapter files, the adapter (task) to
 /// apply and the instruction prefix.
 struct ModelOptions: ParsableArguments {
@@ -23,6 +35,10 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Rotary models: the RoPE base (default: the checkpoint's rotary_emb_base, 20000 for jina-embeddings-v3).")
     var rotaryBase: Float?
 
+    @OptionGroup var tokenization: WhitespaceOption
+
+    var whitespace: TokenizerWhitespace { tokenization.whitespace }
+
     func validate() throws {
         if noPrefix, prefix != nil { throw ValidationError("--prefix and --no-prefix exclude each other") }
         if let base = rotaryBase, !(base > 1 && base.isFinite) { throw ValidationError("--rotary-base must be > 1, got \(base)") }
@@ -38,7 +54,7 @@ struct ModelOptions: ParsableArguments {
     func loadWithPrefixes(precision: Precision = .fp32) throws
         -> (embedder: SentenceEmbedder, adapter: Int?, prefix: String, prefixes: [String: String]) {
         let (embedder, prefixes) = try LoadedModel.loadEmbedder(checkpoint: model, adapterFiles: adapters,
-                                                                precision: precision)
+                                                                precision: precision, whitespace: whitespace)
         if let base = rotaryBase {
             guard embedder.encoder.config.isRotary else {
                 throw TaskLoRAError.file(model, "is not a rotary model; --rotary-base does not apply")

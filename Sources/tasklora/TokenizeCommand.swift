@@ -19,12 +19,14 @@ struct TokenizeCommand: ParsableCommand {
     @Option(name: .long, help: "Truncate to this many tokens, special tokens included.")
     var maxLength: Int?
 
+    @OptionGroup var tokenization: WhitespaceOption
+
     func validate() throws {
         if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
     }
 
     func run() throws {
-        let tokenizer = try LoadedModel.loadTokenizer(checkpoint: model)
+        let tokenizer = try LoadedModel.loadTokenizer(checkpoint: model, whitespace: tokenization.whitespace)
         let texts = try TextLines.read(path: input)
         var out = ""
         out.reserveCapacity(texts.count * 64)

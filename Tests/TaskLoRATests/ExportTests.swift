@@ -143,6 +143,77 @@ final class ExportTests: XCTestCase {
         }
     }
 
+    /// The exported tokenizer_config.json names the class that makes transformers 5 (and so
+    /// sentence-transformers) give the ids of the export's whitespace mode: for SentencePiece,
+    /// XLMRobertaTokenizer (`.transformers`) or PreTrainedTokenizerFast (`.tokenizerJSON`); for
+    /// WordPiece PreTrainedTokenizerFast in both. With Python, AutoTokenizer on each folder gives
+    /// tasklora's ids on the whitespace fixture texts.
+    func testExportedTokenizerFollowsWhitespaceMode() throws {
+        for mode in TokenizerWhitespace.allCases {
+            XCTAssertEqual(try HuggingFaceExport.tokenizerClass(try Self.tinyWordPiece(), whitespace: mode, source: "x"),
+                           "PreTrainedTokenizerFast")
+        }
+        // XLMRobertaTokenizer hard-codes <unk> = 3; another layout is refused in transformers mode.
+        let odd = try UnigramTokenizer(pieces: ["<unk>", "<s>", "</s>", "<pad>", "a"], scores: [0, 0, 0, 0, -1], unkId: 0,
+                                       bosId: 1, eosId: 2, padId: 3, normalizer: .codepointMap([:]))
+        XCTAssertEqual(try HuggingFaceExport.tokenizerClass(odd, whitespace: .tokenizerJSON, source: "x"), "PreTrainedTokenizerFast")
+        XCTAssertThrowsError(try HuggingFaceExport.tokenizerClass(odd, whitespace: .transformers, source: "x")) {
+            XCTAssertTrue("\($0)".contains("export with --whitespace tokenizer-json"), "\($0)")
+        }
+
+        try TestPaths.require(TestPaths.e5Tokenizer)
+        let unigram = try loadHuggingFaceTokenizer(path: TestPaths.e5Tokenizer)
+        let source = ExportSource(base: Checkpoint(tokenizer: unigram.archive), basePath: "e5.h5", config: RecipeTests.e5Small,
+                                  adapterName: nil, adapter: nil, adapterPath: nil, loraConfig: nil, prefix: "")
+        var folders: [(String, TokenizerWhitespace)] = []
+        for mode in TokenizerWhitespace.allCases {
+            for given in [nil, TestPaths.e5Tokenizer] {
+                let folder = path("\(mode.rawValue)-\(given == nil ? "archive" : "given")")
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                try HuggingFaceExport.writeTokenizer(source: source, tokenizerJSON: given, folder: URL(fileURLWithPath: folder),
+                                                     maxLength: 512, whitespace: mode)
+                let config = try readJSON(folder + "/tokenizer_config.json") as! [String: Any]
+                XCTAssertEqual(config["tokenizer_class"] as? String,
+                               mode == .transformers ? "XLMRobertaTokenizer" : "PreTrainedTokenizerFast", folder)
+                folders.append((folder, mode))
+            }
+        }
+
+        let python = try TestPaths.requirePython()
+        let fixture = try readJSON(TestPaths.fixture("tokenizer/whitespace_ids.json")) as! [String: Any]
+        let texts = fixture["texts"] as! [String]
+        let textsPath = path("texts.json"), outPath = path("ids.json")
+        try JSONSerialization.data(withJSONObject: texts).write(to: URL(fileURLWithPath: textsPath))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [TestPaths.repo.appendingPathComponent("scripts/reference/tokenize_folder.py").path,
+                             textsPath, outPath] + folders.map(\.0)
+        var environment = ProcessInfo.processInfo.environment
+        environment["HF_HUB_OFFLINE"] = "1"
+        environment["TOKENIZERS_PARALLELISM"] = "false"
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, output)
+        let results = try readJSON(outPath) as! [String: [String: Any]]
+        for (folder, mode) in folders {
+            let result = try XCTUnwrap(results[folder], folder)
+            XCTAssertEqual(result["class"] as? String, mode == .transformers ? "XLMRobertaTokenizer" : "TokenizersBackend", folder)
+            let theirs = result["ids"] as! [[Int]]
+            let ours = unigram.withWhitespace(mode)
+            var same = 0
+            for (text, want) in zip(texts, theirs) {
+                let got = ours.encode(text, maxLength: nil).map(Int.init)
+                if got == want { same += 1 } else { XCTFail("\(folder): \(text.debugDescription)\n tasklora \(got)\n python   \(want)") }
+            }
+            print("export \(URL(fileURLWithPath: folder).lastPathComponent): \(same)/\(texts.count) whitespace texts identical in transformers")
+        }
+    }
+
     /// The Python side: sentence-transformers on the merged HF folder, and peft on the base HF folder.
     func testHuggingFaceAndPEFTInPython() throws {
         try checkInPython(fixture: "tiny-bert")

@@ -136,6 +136,7 @@ final class RecipeTests: XCTestCase {
         XCTAssertEqual(r.data.positiveAdapter, "a")
         XCTAssertEqual(r.data.maxLength, 128)
         XCTAssertEqual(r.data.batchSize, 32)
+        XCTAssertEqual(r.data.whitespace, .transformers)
         XCTAssertEqual(r.optimizer, Recipe.Optimizer(lr: 1e-4, weightDecay: 0.01, betas: [0.9, 0.999], eps: 1e-8,
                                                      gradClip: 1, gradAccumulation: 1, gradcacheChunk: 0))
         XCTAssertEqual(r.schedule.type, .linear)
@@ -175,6 +176,9 @@ final class RecipeTests: XCTestCase {
         assertFails(Self.minimal, set: ["loss.type=infonc"], "loss.type must be one of infonce, cosent, separation, classification; got \"infonc\"")
         assertFails(Self.minimal, set: ["schedule.type=exp"], "schedule.type must be one of linear, cosine, constant")
         assertFails(Self.minimal, set: ["eval.metric=ndcg"], "eval.metric must be one of sts_spearman, ndcg@10")
+        assertFails(Self.minimal, set: ["data.whitespace=literal"],
+                    "--set data.whitespace=literal", "data.whitespace must be one of transformers, tokenizer-json; got \"literal\"")
+        assertFails(Self.minimal + "\n  whitespace: 1", "data.whitespace must be one of transformers, tokenizer-json; got \"1\"")
         assertFails(Self.minimal, set: ["adapters.0.targets=[query, quer]"], "adapters.0.targets.1: unknown LoRA target \"quer\"")
         assertFails(Self.minimal, set: ["loss.matryoshka.dims=[8, x]"], "loss.matryoshka.dims.1 must be an integer, got \"x\"")
         assertFails("model: m.h5\noutput: o\nadapters: {name: a}\ndata: {train: t}", "adapters must be a list")
@@ -264,7 +268,9 @@ final class RecipeTests: XCTestCase {
             "optimizer.lr=5e-4", "data.batch_size=64", "adapters.1.rank=16", "adapters.0.prefix=\"query: \"",
             "loss.matryoshka.dims=[32, 64]", "data.dev=dev.csv", "eval.every=10", "schedule.warmup_ratio=0.05",
             "data.positive_adapter=p", "optimizer.lr=3e-4",  // the last of two wins
+            "data.whitespace=tokenizer-json",
         ])
+        XCTAssertEqual(r.data.whitespace, .tokenizerJSON)
         XCTAssertEqual(r.optimizer.lr, 3e-4)
         XCTAssertEqual(r.data.batchSize, 64)
         XCTAssertEqual(r.adapters.map(\.rank), [8, 16])
@@ -294,7 +300,7 @@ final class RecipeTests: XCTestCase {
             try recipe(),
         ]
         // Floats that Yams would write as 9e-1, or cut to 15 digits.
-        var r = try recipe(Self.minimal, ["loss.matryoshka={dims: [8, 16], weights: [0.3, 0.7]}",
+        var r = try recipe(Self.minimal, ["loss.matryoshka={dims: [8, 16], weights: [0.3, 0.7]}", "data.whitespace=tokenizer-json",
                                           "data.dev=\"yes\"", "adapters.0.prefix=\"a: b #c \"", "adapters.0.init_from=jina"])
         r.optimizer.lr = 5e-4
         r.optimizer.betas = [0.9, 0.98]
@@ -319,7 +325,7 @@ final class RecipeTests: XCTestCase {
         let text = r.resolvedYAML()
         for line in ["lr: 0.0005", "betas: [0.9, 0.98]", "eps: 1.0e-08", "temperature: 0.05", "alpha: 0.30000000000000004",
                      "score_scale: 5.0", "min_lr_ratio: 1.0e-05", "warmup_steps: null", "init_from: jina",
-                     "dims: [8, 16]", "weights: [0.3, 0.7]"] {
+                     "dims: [8, 16]", "weights: [0.3, 0.7]", "whitespace: tokenizer-json"] {
             XCTAssertTrue(text.contains(line), "missing \"\(line)\" in\n\(text)")
         }
         XCTAssertFalse(text.contains("9e-1"), text)

@@ -2,12 +2,14 @@ import Foundation
 import XCTest
 @testable import TaskLoRA
 
-/// Token ids must equal Hugging Face `tokenizers` exactly. References come from
-/// scripts/reference/make_tokenizer_fixtures.py; the real tokenizer files are found under
-/// `$TASKLORA_CACHE` (default ./cache) and STS-B under data/ (scripts/get-data.sh), and the tests
-/// that need them skip when they are absent. The hand-made vocabulary tests always run.
+/// Token ids must equal Hugging Face's exactly, in both whitespace modes (`TokenizerWhitespace`):
+/// `.tokenizerJSON` against the `tokenizers` library on tokenizer.json (fixture key `<name>`),
+/// `.transformers` (the default) against transformers 5's AutoTokenizer (key `<name>_transformers`).
+/// References come from scripts/reference/make_tokenizer_fixtures.py; the real tokenizer files are
+/// found under `$TASKLORA_CACHE` (default ./cache) and STS-B under data/ (scripts/get-data.sh), and
+/// the tests that need them skip when they are absent. The hand-made vocabulary tests always run.
 /// On an STS-B digest mismatch, set TASKLORA_TOKENIZER_DUMP=<dir> to write the Swift ids and run
-/// `make_tokenizer_fixtures.py --compare <tokenizer> <csv> <dump>` to see the first differing sentence.
+/// `make_tokenizer_fixtures.py --compare <key> <csv> <dump>` to see the first differing sentence.
 final class TokenizerTests: XCTestCase {
     static let repoRoot = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -19,7 +21,17 @@ final class TokenizerTests: XCTestCase {
     private static var loaded: [String: TextTokenizer] = [:]
     private static let lock = NSLock()
 
-    /// The real tokenizer `name`, loaded once per test run; skips when the file is absent.
+    /// The real tokenizer `name` in whitespace mode `mode`; skips when the file is absent.
+    func tokenizer(_ name: String, _ mode: TokenizerWhitespace) throws -> TextTokenizer {
+        try tokenizer(name).withWhitespace(mode)
+    }
+
+    /// The fixture key of the reference for `mode`.
+    static func reference(_ name: String, _ mode: TokenizerWhitespace) -> String {
+        mode == .transformers ? name + "_transformers" : name
+    }
+
+    /// The real tokenizer `name` (default mode), loaded once per test run; skips when the file is absent.
     func tokenizer(_ name: String) throws -> TextTokenizer {
         let path = Self.paths[name]!
         guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("missing \(path) (run scripts/fetch-models.sh)") }
@@ -60,6 +72,75 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(t.padId, 1)
         let s = try smallUnigram(special: [("<s>", 0), ("</s>", 2)])
         XCTAssertEqual(s.encode("ab<s>cd", maxLength: nil), [0, 4, 10, 0, 4, 9, 2])
+    }
+
+    /// The two whitespace modes on the hand-made vocabulary (whose normalizer maps nothing, so
+    /// tabs and U+0085 reach the pre-tokenizer as they are).
+    func testHandMadeUnigramWhitespaceModes() throws {
+        let t = try smallUnigram(special: [("</s>", 2)])
+        XCTAssertEqual(t.whitespace, .transformers, "the default")
+        let literal = t.withWhitespace(.tokenizerJSON)
+        let cases: [(String, transformers: [Int32], tokenizerJSON: [Int32])] = [
+            ("a", [0, 4, 5, 2], [0, 4, 5, 2]),
+            ("a ", [0, 4, 5, 2], [0, 4, 5, 4, 2]),  // trailing space: a lone ▁ only as written
+            (" a", [0, 4, 5, 2], [0, 4, 5, 2]),
+            ("a   b", [0, 4, 5, 4, 6, 2], [0, 4, 5, 4, 6, 2]),  // collapsed by both
+            (" ", [0, 2], [0, 4, 2]),
+            ("", [0, 2], [0, 2]),
+            ("a\tb", [0, 4, 5, 4, 6, 2], [0, 4, 5, 3, 6, 2]),  // tab: a separator / an unknown character
+            ("a\u{85}b", [0, 4, 5, 4, 6, 2], [0, 4, 5, 3, 6, 2]),  // U+0085 is Unicode whitespace
+            ("a\u{A0}", [0, 4, 5, 2], [0, 4, 5, 3, 2]),
+            ("a </s> b ", [0, 4, 5, 2, 4, 6, 2], [0, 4, 5, 4, 2, 4, 6, 4, 2]),
+            ("\u{2581}a \u{2581}", [0, 4, 5, 4, 2], [0, 4, 5, 4, 4, 2]),  // a word that starts with ▁ gets no second one
+        ]
+        for (text, transformers, tokenizerJSON) in cases {
+            XCTAssertEqual(t.encode(text, maxLength: nil), transformers, "transformers: \(text.debugDescription)")
+            XCTAssertEqual(literal.encode(text, maxLength: nil), tokenizerJSON, "tokenizer-json: \(text.debugDescription)")
+        }
+        // The archive does not hold the mode: both modes come back from the same archive.
+        XCTAssertEqual(literal.archive, t.archive)
+        XCTAssertEqual(try makeTokenizer(from: t.archive).encode("a ", maxLength: nil), [0, 4, 5, 2])
+        XCTAssertEqual(try makeTokenizer(from: t.archive, whitespace: .tokenizerJSON).encode("a ", maxLength: nil), [0, 4, 5, 4, 2])
+        // WordPiece ignores the mode.
+        let w = try WordPieceTokenizer(vocab: ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "a"], unkId: 1, clsId: 2, sepId: 3, padId: 0)
+        XCTAssertEqual(w.withWhitespace(.tokenizerJSON).encode(" a\u{A0}\t ", maxLength: nil), [2, 4, 3])
+        XCTAssertEqual(w.encode(" a\u{A0}\t ", maxLength: nil), [2, 4, 3])
+    }
+
+    /// `--whitespace` reaches the tokenizer of `tokenize` and `embed` (tiny-xlmr with the hand-made
+    /// vocabulary); a value that is not a mode is refused with the two choices.
+    func testWhitespaceOptionOnTheCommandLine() throws {
+        var model = try ModelImporter.loadHuggingFace(folder: TestPaths.fixture("tiny-xlmr"))
+        model.tokenizer = try smallUnigram()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tasklora-ws-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ckpt = dir.appendingPathComponent("m.h5").path, input = dir.appendingPathComponent("in.txt").path
+        try model.checkpoint().write(to: ckpt)
+        try "ab\nab \n \n".write(toFile: input, atomically: true, encoding: .utf8)
+        let expected: [(String?, String)] = [(nil, "[0,4,10,2]\n[0,4,10,2]\n[0,2]\n"),
+                                             ("transformers", "[0,4,10,2]\n[0,4,10,2]\n[0,2]\n"),
+                                             ("tokenizer-json", "[0,4,10,2]\n[0,4,10,4,2]\n[0,4,2]\n")]
+        for (mode, ids) in expected {
+            let r = try CLIProcess.run(["tokenize", "--model", ckpt, "--input", input] + (mode.map { ["--whitespace", $0] } ?? []))
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertEqual(r.stdout, ids, mode ?? "default")
+        }
+        var rows: [String: Tensor] = [:]
+        for mode in TokenizerWhitespace.allCases {
+            let out = dir.appendingPathComponent("\(mode.rawValue).npy").path
+            let r = try CLIProcess.run(["embed", "--model", ckpt, "--input", input, "--output", out, "--whitespace", mode.rawValue])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            rows[mode.rawValue] = try NPY.read(path: out)
+        }
+        let a = try XCTUnwrap(rows["transformers"]).array, b = try XCTUnwrap(rows["tokenizer-json"]).array
+        let h = a.count / 3
+        XCTAssertEqual(Array(a[0..<h]), Array(b[0..<h]), "\"ab\" tokenizes the same in both modes")
+        XCTAssertEqual(Array(a[0..<h]), Array(a[h..<2 * h]), "transformers: \"ab \" is \"ab\"")
+        XCTAssertNotEqual(Array(b[0..<h]), Array(b[h..<2 * h]), "tokenizer-json: \"ab \" has one more token")
+        let bad = try CLIProcess.run(["tokenize", "--model", ckpt, "--input", input, "--whitespace", "literal"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("'transformers'") && bad.stderr.contains("'tokenizer-json'"), bad.stderr)
     }
 
     func testHandMadeWordPiece() throws {
@@ -172,7 +253,18 @@ final class TokenizerTests: XCTestCase {
         let truncate_max_length: Int
         let extras: [String]
         let xlmr: Ids
+        let xlmr_transformers: Ids
         let wordpiece: Ids
+        let wordpiece_transformers: Ids
+
+        func ids(_ key: String) -> Ids {
+            switch key {
+            case "xlmr": return xlmr
+            case "xlmr_transformers": return xlmr_transformers
+            case "wordpiece": return wordpiece
+            default: return wordpiece_transformers
+            }
+        }
     }
 
     func fixture() throws -> (Fixture, [String]) {
@@ -185,10 +277,11 @@ final class TokenizerTests: XCTestCase {
         return (fixture, lines)
     }
 
-    func checkFixture(_ name: String) throws {
-        let t = try tokenizer(name)
+    func checkFixture(_ name: String, _ mode: TokenizerWhitespace) throws {
+        let t = try tokenizer(name, mode)
         let (fixture, lines) = try fixture()
-        let ids = name == "xlmr" ? fixture.xlmr : fixture.wordpiece
+        let key = Self.reference(name, mode)
+        let ids = fixture.ids(key)
         let m = fixture.truncate_max_length
         let groups: [(String, [String], [[Int32]], Int?)] = [
             ("lines", lines, ids.lines, nil), ("extras", fixture.extras, ids.extras, nil),
@@ -199,19 +292,55 @@ final class TokenizerTests: XCTestCase {
             var same = 0
             for (text, want) in zip(texts, expected) {
                 let got = t.encode(text, maxLength: maxLength)
-                if got == want { same += 1 } else { XCTFail("\(name) \(group): \(text.debugDescription)\n got  \(got)\n want \(want)") }
+                if got == want { same += 1 } else { XCTFail("\(key) \(group): \(text.debugDescription)\n got  \(got)\n want \(want)") }
             }
-            print("\(name) \(group): \(same)/\(texts.count) identical")
+            print("\(key) \(group): \(same)/\(texts.count) identical")
         }
         // The checkpoint form tokenizes identically.
-        let back = try makeTokenizer(from: t.archive)
+        let back = try makeTokenizer(from: t.archive, whitespace: mode)
         for text in lines + fixture.extras { XCTAssertEqual(back.encode(text, maxLength: nil), t.encode(text, maxLength: nil)) }
         XCTAssertEqual(back.vocabularySize, t.vocabularySize)
         XCTAssertEqual(back.padId, t.padId)
     }
 
-    func testXLMRMultilingualFixture() throws { try checkFixture("xlmr") }
-    func testWordPieceMultilingualFixture() throws { try checkFixture("wordpiece") }
+    func testXLMRMultilingualFixture() throws {
+        try checkFixture("xlmr", .transformers)
+        try checkFixture("xlmr", .tokenizerJSON)
+    }
+
+    func testWordPieceMultilingualFixture() throws {
+        try checkFixture("wordpiece", .transformers)
+        try checkFixture("wordpiece", .tokenizerJSON)
+    }
+
+    /// Leading, trailing and repeated spaces, tabs, newlines, no-break and other Unicode spaces,
+    /// `query: `, special tokens (Tests/Fixtures/tokenizer/whitespace_ids.json): each mode equals
+    /// its reference, from tokenizer.json and from the checkpoint form alike.
+    func testWhitespaceFixture() throws {
+        let url = Self.repoRoot.appendingPathComponent("Tests/Fixtures/tokenizer/whitespace_ids.json")
+        guard let fixture = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any],
+              let texts = fixture["texts"] as? [String] else { return XCTFail("whitespace_ids.json has no texts") }
+        for name in ["xlmr", "wordpiece"] {
+            for mode in TokenizerWhitespace.allCases {
+                let key = Self.reference(name, mode)
+                guard let expected = fixture[key] as? [[Int]], expected.count == texts.count else {
+                    return XCTFail("whitespace_ids.json: \(key) is not \(texts.count) id lists")
+                }
+                let t = try tokenizer(name, mode)
+                let back = try makeTokenizer(from: t.archive, whitespace: mode)
+                var same = 0
+                for (text, want) in zip(texts, expected) {
+                    let got = t.encode(text, maxLength: nil).map(Int.init)
+                    if got == want { same += 1 } else { XCTFail("\(key): \(text.debugDescription)\n got  \(got)\n want \(want)") }
+                    XCTAssertEqual(back.encode(text, maxLength: nil).map(Int.init), got, "\(key) archive: \(text.debugDescription)")
+                }
+                print("\(key) whitespace texts: \(same)/\(texts.count) identical")
+            }
+        }
+        // The modes do differ on XLM-R (the fixture would not test anything otherwise).
+        let a = fixture["xlmr"] as! [[Int]], b = fixture["xlmr_transformers"] as! [[Int]]
+        XCTAssertGreaterThan(zip(a, b).filter { $0 != $1 }.count, 20)
+    }
 
     func testRealTokenizerProperties() throws {
         let x = try tokenizer("xlmr")
@@ -233,8 +362,9 @@ final class TokenizerTests: XCTestCase {
         let dumpDir = ProcessInfo.processInfo.environment["TASKLORA_TOKENIZER_DUMP"]
         let files = digests.keys.sorted().filter { FileManager.default.fileExists(atPath: dataDir.appendingPathComponent($0).path) }
         let sentences = try files.map { try stsbSentences(path: dataDir.appendingPathComponent($0).path) }
-        for name in ["xlmr", "wordpiece"] {
-            let t = try tokenizer(name)
+        for name in ["xlmr", "xlmr_transformers", "wordpiece", "wordpiece_transformers"] {
+            let base = String(name.split(separator: "_")[0])
+            let t = try tokenizer(base, name.hasSuffix("_transformers") ? .transformers : .tokenizerJSON)
             // Files in parallel: the tokenizers are immutable values.
             var encoded = [[[Int32]]](repeating: [], count: files.count)
             let lock = NSLock()

@@ -13,7 +13,8 @@ What runs (plain torch loop around the sentence-transformers losses; see docs/re
 
 - model: `SentenceTransformer(--model)` = XLMRobertaModel + mean pooling (attention mask, special tokens
   included), `max_seq_length` = recipe `data.max_length`; tokenization follows the model's tokenizer.json as-is
-  (`_tok.py`), which is what tasklora's tokenizer does (transformers 5 would drop its `Replace(' {2,}', ' ')`).
+  (`_tok.py`), which is tasklora's `data.whitespace: tokenizer-json` (transformers 5, and tasklora's default,
+  drop its `Replace(' {2,}', ' ')` and split on whitespace; on STS-B the ids are identical).
 - LoRA: `peft.inject_adapter_in_model(LoraConfig(r, lora_alpha, lora_dropout, target_modules=recipe targets))`
   on the transformers model (transformers 5.24's `add_adapter` wants peft >= 0.22; 0.21.2 is installed).
   Base weights frozen; 72 modules, 663,552 trainable parameters for the default recipe.
@@ -319,9 +320,10 @@ A plain loop was chosen over `SentenceTransformerTrainer` because it is the more
   features_s2], labels)`, labels = score / 5. sentence-transformers embeds the two columns in two forward passes
   (`embed_columns` keeps the first column separate), tasklora in one; with mean pooling over the attention mask
   this is the same function.
-- Tokenization: the model's `tokenizer.json` as-is (`scripts/reference/_tok.py`), as tasklora does; stock
-  transformers 5 would drop its `Replace(' {2,}', ' ')` normalizer (42 of the 57,490 train texts and 5 of the
-  3,000 dev texts have double or edge spaces).
+- Tokenization: the model's `tokenizer.json` as-is (`scripts/reference/_tok.py`), as tasklora did when these
+  runs were made (now `--whitespace tokenizer-json`; the default follows stock transformers 5, which drops the
+  file's `Replace(' {2,}', ' ')` normalizer and trailing whitespace). On STS-B the two give identical ids
+  (`Tests/Fixtures/tokenizer/stsb_digests.json`).
 
 Dev evaluation on both sides: STS-B en dev, prefix `query: `, max length 64, pooled embeddings truncated to each
 dim and L2-normalized, cosine, Spearman ×100 (sentence-transformers `encode(batch_size=64)` + scipy).

@@ -82,9 +82,11 @@ public enum HuggingFaceExport {
 
     /// The model folder: config, weights (canonical names = BertModel / XLMRobertaModel state-dict
     /// names; a zero pooler is added so nothing is left to random initialization), tokenizer files
-    /// and the sentence-transformers modules (Transformer → Pooling → Normalize).
+    /// and the sentence-transformers modules (Transformer → Pooling → Normalize). `whitespace`: the
+    /// tokenizer mode the folder reproduces in transformers (`tokenizerClass`).
     public static func writeModel(source: ExportSource, weights: [String: Tensor], to folder: String,
-                                  tokenizerJSON: String?, maxSeqLength: Int = 512) throws {
+                                  tokenizerJSON: String?, maxSeqLength: Int = 512,
+                                  whitespace: TokenizerWhitespace = .default) throws {
         try checkExportable(source)
         let url = URL(fileURLWithPath: folder)
         func path(_ name: String) -> String { url.appendingPathComponent(name).path }
@@ -95,7 +97,8 @@ public enum HuggingFaceExport {
             tensors += [("pooler.dense.weight", Tensor(zeros: [h, h])), ("pooler.dense.bias", Tensor(zeros: [h]))]
         }
         try SafeTensorsWriter.write(tensors, metadata: ["format": "pt"], to: path("model.safetensors"))
-        try writeTokenizer(source: source, tokenizerJSON: tokenizerJSON, folder: url, maxLength: maxSeqLength)
+        try writeTokenizer(source: source, tokenizerJSON: tokenizerJSON, folder: url, maxLength: maxSeqLength,
+                           whitespace: whitespace)
 
         let pooling = source.base.metadata["pooling"] ?? "mean"
         try writeJSON([
@@ -126,9 +129,27 @@ public enum HuggingFaceExport {
         }
     }
 
+    /// transformers' `tokenizer_class` for an exported tokenizer, so that transformers 5 (and so
+    /// sentence-transformers) gives the ids of tasklora's `whitespace` mode:
+    /// - SentencePiece (Unigram) in `.transformers` mode: `XLMRobertaTokenizer`, as XLM-R-family
+    ///   models ship; transformers 5 rebuilds its pipeline from the class (whitespace split). The
+    ///   class assumes XLM-R's ids (`<unk>` = 3, as its constructor hard-codes), so another layout is
+    ///   refused rather than exported to tokenize wrongly.
+    /// - Otherwise `PreTrainedTokenizerFast`, which runs tokenizer.json as written (the
+    ///   `tokenizer-json` mode; WordPiece gives the same ids either way).
+    /// text-embeddings-inference ignores the class and always runs tokenizer.json as written.
+    static func tokenizerClass(_ tokenizer: TextTokenizer, whitespace: TokenizerWhitespace, source: String) throws -> String {
+        guard let unigram = tokenizer as? UnigramTokenizer, whitespace == .transformers else { return "PreTrainedTokenizerFast" }
+        guard unigram.unkId == 3 else {
+            throw TaskLoRAError.file(source, "has <unk> at id \(unigram.unkId), but transformers' XLMRobertaTokenizer (which gives the ids of --whitespace transformers) assumes 3; export with --whitespace tokenizer-json")
+        }
+        return "XLMRobertaTokenizer"
+    }
+
     /// tokenizer.json: the given file (with tokenizer_config.json / special_tokens_map.json from its
     /// folder when present), or one written from a WordPiece tokenizer archive.
-    static func writeTokenizer(source: ExportSource, tokenizerJSON: String?, folder: URL, maxLength: Int) throws {
+    static func writeTokenizer(source: ExportSource, tokenizerJSON: String?, folder: URL, maxLength: Int,
+                               whitespace: TokenizerWhitespace = .default) throws {
         let fm = FileManager.default
         if let given = tokenizerJSON {
             guard let data = fm.contents(atPath: given) else { throw TaskLoRAError.file(given, "cannot read file") }
@@ -147,15 +168,12 @@ public enum HuggingFaceExport {
                     try OutputFile.write(d, to: folder.appendingPathComponent(name).path)
                 }
             }
-            // tokenizer_class is always PreTrainedTokenizerFast: it runs tokenizer.json exactly as
-            // written (as tasklora does), whereas transformers 5's model-specific classes (e.g.
-            // XLMRobertaTokenizer) rebuild their own pipeline, which strips trailing whitespace.
             var config: [String: Any] = [:]
             if let d = fm.contents(atPath: dir.appendingPathComponent("tokenizer_config.json").path),
                let json = try? JSONSerialization.jsonObject(with: d) as? [String: Any] {
                 config = json.filter { $0.value is String || $0.value is NSNumber }
             }
-            config["tokenizer_class"] = "PreTrainedTokenizerFast"
+            config["tokenizer_class"] = try tokenizerClass(tokenizer, whitespace: whitespace, source: given)
             config["model_max_length"] = config["model_max_length"] ?? maxLength
             try writeJSON(config, to: folder.appendingPathComponent("tokenizer_config.json").path)
             return
@@ -171,7 +189,8 @@ public enum HuggingFaceExport {
             throw TaskLoRAError.file(source.basePath, "has a \(archive.kind) tokenizer with a \(archive.attributes["normalizer"] ?? "") normalizer, which tokenizer.json cannot express; give the original with --tokenizer-json")
         }
         try OutputFile.write(json, to: folder.appendingPathComponent("tokenizer.json").path)
-        var config: [String: Any] = ["tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": maxLength,
+        let tokenizerClass = try tokenizerClass(try makeTokenizer(from: archive), whitespace: whitespace, source: source.basePath)
+        var config: [String: Any] = ["tokenizer_class": tokenizerClass, "model_max_length": maxLength,
                                      "clean_up_tokenization_spaces": false]
         for (key, token) in special { config[key] = token }
         try writeJSON(config, to: folder.appendingPathComponent("tokenizer_config.json").path)

@@ -11,27 +11,32 @@ public enum LoadedModel {
         return TextEncoder(config: config, weights: weights)
     }
 
-    public static func loadTokenizer(_ ckpt: Checkpoint, path: String) throws -> TextTokenizer {
+    /// The checkpoint's tokenizer, handling whitespace as `whitespace` says (`TokenizerWhitespace`:
+    /// a runtime choice, not stored in the checkpoint).
+    public static func loadTokenizer(_ ckpt: Checkpoint, path: String,
+                                     whitespace: TokenizerWhitespace = .default) throws -> TextTokenizer {
         guard let archive = ckpt.tokenizer else {
             throw TaskLoRAError.file(path, "checkpoint has no tokenizer (import it with --tokenizer)")
         }
-        return try makeTokenizer(from: archive)
+        return try makeTokenizer(from: archive, whitespace: whitespace)
     }
 
     /// The tokenizer of a checkpoint, or of its base model for an adapter-only checkpoint.
-    public static func loadTokenizer(checkpoint path: String) throws -> TextTokenizer {
+    public static func loadTokenizer(checkpoint path: String, whitespace: TokenizerWhitespace = .default) throws -> TextTokenizer {
         let ckpt = try Checkpoint.read(path: path, loadWeights: false)
         if ckpt.tokenizer == nil, BaseModelReference(metadata: ckpt.metadata) != nil {
             let base = try BaseModelReference.openBase(of: ckpt, adapterPath: path, loadWeights: false)
-            return try loadTokenizer(base.checkpoint, path: base.path)
+            return try loadTokenizer(base.checkpoint, path: base.path, whitespace: whitespace)
         }
-        return try loadTokenizer(ckpt, path: path)
+        return try loadTokenizer(ckpt, path: path, whitespace: whitespace)
     }
 
     /// An embedder for `path` with every adapter found in it, in its base model and in `adapterFiles`
     /// (later files win on equal names); also each adapter's instruction prefix. The base's frozen
     /// projections run at `precision`; the adapters' LoRA matrices stay float32 at every precision.
-    public static func loadEmbedder(checkpoint path: String, adapterFiles: [String] = [], precision: Precision = .fp32) throws
+    /// `whitespace`: how its tokenizer treats whitespace (`TokenizerWhitespace`).
+    public static func loadEmbedder(checkpoint path: String, adapterFiles: [String] = [], precision: Precision = .fp32,
+                                    whitespace: TokenizerWhitespace = .default) throws
         -> (embedder: SentenceEmbedder, prefixes: [String: String]) {
         var ckpt = try Checkpoint.read(path: path)
         var basePath = path
@@ -55,7 +60,8 @@ public enum LoadedModel {
         for (name, archive, source) in archives { byName[name] = (archive, source) }
         let encoder = try loadEncoder(ckpt, path: basePath, precision: precision)
         let pooling = Pooling(rawValue: ckpt.metadata["pooling"] ?? "mean") ?? .mean
-        let embedder = SentenceEmbedder(encoder: encoder, tokenizer: try loadTokenizer(ckpt, path: basePath), pooling: pooling)
+        let embedder = SentenceEmbedder(encoder: encoder, tokenizer: try loadTokenizer(ckpt, path: basePath, whitespace: whitespace),
+                                         pooling: pooling)
         var prefixes: [String: String] = [:]
         if !byName.isEmpty {
             let names = byName.keys.sorted()

@@ -7,7 +7,9 @@ import Foundation
 /// - WordPiece (BERT / MiniLM): BertNormalizer, BertPreTokenizer, TemplateProcessing or BertProcessing.
 /// Anything else is refused with an error naming the unsupported part, rather than tokenized wrongly.
 /// Truncation and padding settings in the file are ignored: callers pass `maxLength` and pad batches.
-public func loadHuggingFaceTokenizer(path: String) throws -> TextTokenizer {
+/// `whitespace` chooses between transformers 5's whitespace handling (the default) and the file's
+/// pipeline as written, as the `tokenizers` library runs it (`TokenizerWhitespace`).
+public func loadHuggingFaceTokenizer(path: String, whitespace: TokenizerWhitespace = .default) throws -> TextTokenizer {
     guard let data = FileManager.default.contents(atPath: path) else {
         throw TaskLoRAError.file(path, "cannot read tokenizer file")
     }
@@ -18,7 +20,7 @@ public func loadHuggingFaceTokenizer(path: String) throws -> TextTokenizer {
     let model = try file.object(root, "model", in: "tokenizer.json")
     let special = try file.specialTokens(root)
     switch try file.string(model, "type", in: "model") {
-    case "Unigram": return try file.unigram(root, model, special)
+    case "Unigram": return try file.unigram(root, model, special, whitespace: whitespace)
     case "WordPiece": return try file.wordPiece(root, model, special)
     case let other: throw TaskLoRAError.file(path, "unsupported tokenizer model \"\(other)\" (supported: Unigram, WordPiece)")
     }
@@ -150,7 +152,7 @@ private struct JSONFields {
     }
 
     func unigram(_ root: [String: Any], _ model: [String: Any],
-                 _ special: [(content: String, id: Int32)]) throws -> UnigramTokenizer {
+                 _ special: [(content: String, id: Int32)], whitespace: TokenizerWhitespace) throws -> UnigramTokenizer {
         if try bool(model, "byte_fallback", in: "model", default: false) == true {
             throw fail("Unigram byte_fallback is not supported")
         }
@@ -222,6 +224,7 @@ private struct JSONFields {
         }
         return try UnigramTokenizer(pieces: pieces, scores: scores, unkId: unk, bosId: bos, eosId: eos,
                                     padId: pad, normalizer: .precompiled(charsmap: charsmap), collapseSpaces: collapse,
+                                    whitespace: whitespace,
                                     specialTokens: special, source: path)
     }
 

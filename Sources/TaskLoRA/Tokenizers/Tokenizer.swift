@@ -12,9 +12,14 @@ public protocol TextTokenizer: Sendable {
     var vocabularySize: Int { get }
     /// The serialisable form stored in checkpoints.
     var archive: TokenizerArchive { get }
+    /// The same tokenizer with whitespace handled as `mode` says (`TokenizerWhitespace`). Only
+    /// SentencePiece (Unigram) tokenizers differ between the modes; WordPiece returns itself.
+    func withWhitespace(_ mode: TokenizerWhitespace) -> TextTokenizer
 }
 
 extension TextTokenizer {
+    public func withWhitespace(_ mode: TokenizerWhitespace) -> TextTokenizer { self }
+
     /// Token ids of every text, tokenized in parallel and cut to `maxLength` (the closing special
     /// token kept, as `encode(_:maxLength:)` does); also how many texts were cut. Each text is
     /// tokenized once: the cut is taken from the full encoding.

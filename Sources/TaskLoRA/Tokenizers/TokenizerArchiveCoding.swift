@@ -18,6 +18,9 @@
 ///
 /// Both kinds: bytes `special_tokens`, uint32 `special_token_offsets` (m+1) and uint32
 /// `special_token_ids` (m): the tokens matched literally in raw text (may be empty).
+///
+/// The whitespace mode (`TokenizerWhitespace`) is not stored: it is chosen when the tokenizer is
+/// made (`makeTokenizer(from:whitespace:)`), so every checkpoint, old or new, serves both modes.
 
 extension UnigramTokenizer {
     public var archive: TokenizerArchive {
@@ -82,8 +85,9 @@ extension SpecialTokenSplitter {
     }
 }
 
-/// Rebuilds the tokenizer a checkpoint stored; throws when the archive is incomplete or inconsistent.
-public func makeTokenizer(from archive: TokenizerArchive) throws -> TextTokenizer {
+/// Rebuilds the tokenizer a checkpoint stored, handling whitespace as `whitespace` says; throws when
+/// the archive is incomplete or inconsistent.
+public func makeTokenizer(from archive: TokenizerArchive, whitespace: TokenizerWhitespace = .default) throws -> TextTokenizer {
     let r = ArchiveReader(archive: archive, source: "tokenizer archive (\(archive.kind))")
     switch archive.kind {
     case "unigram":
@@ -117,7 +121,7 @@ public func makeTokenizer(from archive: TokenizerArchive) throws -> TextTokenize
         return try UnigramTokenizer(
             pieceBytes: pieceBytes, pieceOffsets: pieceOffsets, scores: scores,
             unkId: try r.id("unk_id"), bosId: try r.id("bos_id"), eosId: try r.id("eos_id"), padId: try r.id("pad_id"),
-            normalizer: normalizer, collapseSpaces: try r.bool("collapse_spaces"),
+            normalizer: normalizer, collapseSpaces: try r.bool("collapse_spaces"), whitespace: whitespace,
             specialTokens: try r.specialTokens(), source: r.source)
     case "wordpiece":
         let (vocabBytes, vocabOffsets) = try r.strings("vocab", "vocab_offsets")

@@ -47,3 +47,28 @@ func packUTF8(_ strings: [String]) -> (bytes: [UInt8], offsets: [Int]) {
     }
     return (bytes, offsets)
 }
+
+/// The length of the UTF-8 sequence at `s[i]` when it is a scalar with the Unicode White_Space
+/// property (Rust's `char::is_whitespace`, which `tokenizers`' WhitespaceSplit uses), else 0:
+/// U+0009–000D, U+0020, U+0085, U+00A0, U+1680, U+2000–200A, U+2028, U+2029, U+202F, U+205F, U+3000.
+/// (Not U+180E, U+200B or U+FEFF, which lost or never had the property.) Valid UTF-8 assumed.
+@inline(__always)
+func whitespaceLength(_ s: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int {
+    let b = s[i]
+    if b < 0x80 { return b == 0x20 || (0x09...0x0D).contains(b) ? 1 : 0 }
+    switch b {
+    case 0xC2:  // U+0085, U+00A0
+        return i + 1 < s.count && (s[i + 1] == 0x85 || s[i + 1] == 0xA0) ? 2 : 0
+    case 0xE1:  // U+1680
+        return i + 2 < s.count && s[i + 1] == 0x9A && s[i + 2] == 0x80 ? 3 : 0
+    case 0xE2:  // U+2000–200A, U+2028, U+2029, U+202F (E2 80 xx); U+205F (E2 81 9F)
+        guard i + 2 < s.count else { return 0 }
+        let c = s[i + 2]
+        if s[i + 1] == 0x80 { return (0x80...0x8A).contains(c) || c == 0xA8 || c == 0xA9 || c == 0xAF ? 3 : 0 }
+        return s[i + 1] == 0x81 && c == 0x9F ? 3 : 0
+    case 0xE3:  // U+3000
+        return i + 2 < s.count && s[i + 1] == 0x80 && s[i + 2] == 0x80 ? 3 : 0
+    default:
+        return 0
+    }
+}

@@ -7,16 +7,21 @@ public enum UnigramNormalizer: Sendable, Equatable {
     case codepointMap([UInt32: [UInt32]])
 }
 
-/// SentencePiece Unigram tokenization as Hugging Face `tokenizers` runs XLM-R's tokenizer.json:
-/// normalize, collapse runs of spaces, Metaspace (spaces become `▁`, a `▁` is prepended, each `▁`
-/// starts a word), Viterbi per word over the piece scores, then `<s> … </s>`.
+/// SentencePiece Unigram tokenization as Hugging Face runs XLM-R's tokenizer.json: normalize, split
+/// into words (`whitespace` says how: transformers 5's whitespace split, or the file's own
+/// space collapsing), Metaspace (a `▁` starts each word, each `▁` starts a piece), Viterbi per
+/// piece over the scores, then `<s> … </s>`.
 public struct UnigramTokenizer: TextTokenizer {
     public let unkId: Int32
     public let bosId: Int32
     public let eosId: Int32
     public let padId: Int32
+    /// The file's `Replace(' {2,}', ' ')` step (used in `.tokenizerJSON` mode; in `.transformers`
+    /// mode every run of whitespace separates two words anyway).
     public let collapseSpaces: Bool
     public let normalizer: UnigramNormalizer
+    /// Which Hugging Face stack the ids equal; not part of the archive (see `TokenizerWhitespace`).
+    public var whitespace: TokenizerWhitespace
     /// Pieces as concatenated UTF-8; piece `i` is `pieceBytes[pieceOffsets[i] ..< pieceOffsets[i+1]]`.
     let pieceBytes: [UInt8]
     let pieceOffsets: [Int]
@@ -41,17 +46,17 @@ public struct UnigramTokenizer: TextTokenizer {
     ///   - specialTokens: tokens matched literally in the raw text (HF's special added tokens).
     ///   - source: names the origin in error messages.
     public init(pieces: [String], scores: [Double], unkId: Int32, bosId: Int32, eosId: Int32, padId: Int32,
-                normalizer: UnigramNormalizer, collapseSpaces: Bool = true,
+                normalizer: UnigramNormalizer, collapseSpaces: Bool = true, whitespace: TokenizerWhitespace = .default,
                 specialTokens: [(content: String, id: Int32)] = [], source: String = "unigram tokenizer") throws {
         let (bytes, offsets) = packUTF8(pieces)
         try self.init(pieceBytes: bytes, pieceOffsets: offsets, scores: scores, unkId: unkId, bosId: bosId,
                       eosId: eosId, padId: padId, normalizer: normalizer, collapseSpaces: collapseSpaces,
-                      specialTokens: specialTokens, source: source)
+                      whitespace: whitespace, specialTokens: specialTokens, source: source)
     }
 
     /// For vocabularies whose scores are float32 (E5S1 files): each score widens exactly to f64.
     public init(pieces: [String], scores: [Float], unkId: Int, bosId: Int, eosId: Int, padId: Int,
-                normalizer: UnigramNormalizer, collapseSpaces: Bool = true,
+                normalizer: UnigramNormalizer, collapseSpaces: Bool = true, whitespace: TokenizerWhitespace = .default,
                 specialTokens: [(content: String, id: Int32)] = [], source: String = "unigram tokenizer") throws {
         for (name, id) in [("unk_id", unkId), ("bos_id", bosId), ("eos_id", eosId), ("pad_id", padId)]
             where Int32(exactly: id) == nil {
@@ -59,11 +64,11 @@ public struct UnigramTokenizer: TextTokenizer {
         }
         try self.init(pieces: pieces, scores: scores.map { Double($0) }, unkId: Int32(unkId), bosId: Int32(bosId),
                       eosId: Int32(eosId), padId: Int32(padId), normalizer: normalizer,
-                      collapseSpaces: collapseSpaces, specialTokens: specialTokens, source: source)
+                      collapseSpaces: collapseSpaces, whitespace: whitespace, specialTokens: specialTokens, source: source)
     }
 
     init(pieceBytes: [UInt8], pieceOffsets: [Int], scores: [Double], unkId: Int32, bosId: Int32, eosId: Int32,
-         padId: Int32, normalizer: UnigramNormalizer, collapseSpaces: Bool,
+         padId: Int32, normalizer: UnigramNormalizer, collapseSpaces: Bool, whitespace: TokenizerWhitespace,
          specialTokens: [(content: String, id: Int32)], source: String) throws {
         let n = scores.count
         guard n > 0 else { throw TaskLoRAError.file(source, "unigram vocabulary is empty") }
@@ -98,10 +103,17 @@ public struct UnigramTokenizer: TextTokenizer {
         self.padId = padId
         self.normalizer = normalizer
         self.collapseSpaces = collapseSpaces
+        self.whitespace = whitespace
         self.specialTokens = SpecialTokenSplitter(specialTokens)
         // HF: an unknown character costs 10 below the worst piece.
         unkScore = minScore - 10
         trie = ByteTrie(storage: pieceBytes, offsets: pieceOffsets)
+    }
+
+    public func withWhitespace(_ mode: TokenizerWhitespace) -> TextTokenizer {
+        var copy = self
+        copy.whitespace = mode
+        return copy
     }
 
     /// The piece with id `id` (nil when out of range).
@@ -165,25 +177,33 @@ public struct UnigramTokenizer: TextTokenizer {
     private func encodeSegment(_ text: String, into ids: inout [Int32], limit: Int, _ w: inout Workspace) {
         w.normalized.removeAll(keepingCapacity: true)
         normalizeText(text, into: &w.normalized)
-        // Collapse spaces and apply Metaspace; a leading `▁` slot is dropped again when not needed.
         w.metaspaced.removeAll(keepingCapacity: true)
-        w.metaspaced.append(contentsOf: [0xE2, 0x96, 0x81])
-        var previousSpace = false
-        for b in w.normalized {
-            if b == 0x20 {
-                if collapseSpaces && previousSpace { continue }
-                previousSpace = true
-                w.metaspaced.append(contentsOf: [0xE2, 0x96, 0x81])
-            } else {
-                previousSpace = false
-                w.metaspaced.append(b)
+        let start: Int
+        switch whitespace {
+        case .transformers:
+            metaspaceWords(w.normalized, into: &w.metaspaced)
+            if w.metaspaced.isEmpty { return }
+            start = 0
+        case .tokenizerJSON:
+            // Collapse spaces and apply Metaspace; a leading `▁` slot is dropped again when not needed.
+            w.metaspaced.append(contentsOf: [0xE2, 0x96, 0x81])
+            var previousSpace = false
+            for b in w.normalized {
+                if b == 0x20 {
+                    if collapseSpaces && previousSpace { continue }
+                    previousSpace = true
+                    w.metaspaced.append(contentsOf: [0xE2, 0x96, 0x81])
+                } else {
+                    previousSpace = false
+                    w.metaspaced.append(b)
+                }
             }
+            let s = w.metaspaced
+            if s.count == 3 { return }
+            start = s.count >= 6 && s[3] == 0xE2 && s[4] == 0x96 && s[5] == 0x81 ? 3 : 0
         }
         let s = w.metaspaced
         let n = s.count
-        if n == 3 { return }
-        var start = 0
-        if s[3] == 0xE2 && n >= 6 && s[4] == 0x96 && s[5] == 0x81 { start = 3 }
         // Each `▁` starts a word (MergedWithNext).
         var wordStart = start
         var i = start + 3
@@ -197,6 +217,34 @@ public struct UnigramTokenizer: TextTokenizer {
                 continue
             }
             i += 1
+        }
+    }
+
+    /// transformers 5's pre-tokenizer (WhitespaceSplit, then Metaspace on each word): the words of
+    /// the normalized UTF-8 between runs of Unicode whitespace, each with a `▁` in front unless it
+    /// already starts with one, concatenated. Splitting that at every `▁` gives the same pieces as
+    /// splitting each word, since every word starts with one.
+    private func metaspaceWords(_ normalized: [UInt8], into out: inout [UInt8]) {
+        normalized.withUnsafeBufferPointer { s in
+            var i = 0
+            var inWord = false
+            while i < s.count {
+                let space = whitespaceLength(s, i)
+                if space > 0 {
+                    inWord = false
+                    i += space
+                    continue
+                }
+                if !inWord {
+                    inWord = true
+                    if !(i + 2 < s.count && s[i] == 0xE2 && s[i + 1] == 0x96 && s[i + 2] == 0x81) {
+                        out.append(contentsOf: [0xE2, 0x96, 0x81])
+                    }
+                }
+                let end = min(i + utf8SequenceLength(s[i]), s.count)
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: s[i..<end]))
+                i = end
+            }
         }
     }
 

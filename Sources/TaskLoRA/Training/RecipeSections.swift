@@ -195,12 +195,16 @@ extension Recipe {
         /// With `per_source`: one weight per training file, the share of an epoch's batches drawn
         /// from it. nil: each file's batches in proportion to its size (every file once an epoch).
         public var weights: [Double]?
+        /// How the tokenizer treats whitespace (SentencePiece models): `transformers` (transformers 5 /
+        /// sentence-transformers, the default) or `tokenizer-json` (the file as written, as
+        /// text-embeddings-inference runs it). Training and its evaluation both use it.
+        public var whitespace: TokenizerWhitespace
 
         /// Empty adapter names mean "the recipe's first adapter" (filled in by `Recipe`).
         public init(train: [String], dev: String? = nil, format: DataFormat = .auto, anchorAdapter: String = "",
                     positiveAdapter: String = "", maxLength: Int = 128, batchSize: Int = 32,
                     lengthBucketing: Bool = false, scoreScale: Double = 5, heldOut: Double = 0, onError: OnError = .fail,
-                    batches: BatchComposition = .mixed, weights: [Double]? = nil) {
+                    batches: BatchComposition = .mixed, weights: [Double]? = nil, whitespace: TokenizerWhitespace = .default) {
             self.train = train
             self.dev = dev
             self.format = format
@@ -214,6 +218,7 @@ extension Recipe {
             self.onError = onError
             self.batches = batches
             self.weights = weights
+            self.whitespace = whitespace
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
@@ -226,7 +231,7 @@ extension Recipe {
             case scoreScale = "score_scale"
             case heldOut = "held_out"
             case onError = "on_error"
-            case batches, weights
+            case batches, weights, whitespace
         }
 
         public init(from decoder: Decoder) throws {
@@ -250,6 +255,7 @@ extension Recipe {
             onError = try c.value(.onError, or: d.onError)
             batches = try c.value(.batches, or: d.batches)
             weights = try c.decodeIfPresent([Double].self, forKey: .weights)
+            whitespace = try c.value(.whitespace, or: d.whitespace)
         }
 
         /// The readers' format for every file, or nil for `auto` (detected per file).
@@ -272,6 +278,7 @@ extension Recipe {
             try c.encode(onError, forKey: .onError)
             try c.encode(batches, forKey: .batches)
             try c.encode(weights, forKey: .weights)
+            try c.encode(whitespace, forKey: .whitespace)
         }
     }
 
@@ -452,3 +459,6 @@ extension Recipe {
         }
     }
 }
+
+/// `data.whitespace: transformers | tokenizer-json`.
+extension TokenizerWhitespace: RecipeChoice {}

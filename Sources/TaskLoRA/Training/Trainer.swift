@@ -68,7 +68,7 @@ public final class Trainer {
         encoder = try LoadedModel.loadEncoder(ckpt, path: recipe.model)
         try recipe.validate(against: encoder.config, source: "recipe")
         if let base = recipe.rotaryBase { encoder.rotaryBase = base }
-        tokenizer = try LoadedModel.loadTokenizer(ckpt, path: recipe.model)
+        tokenizer = try LoadedModel.loadTokenizer(ckpt, path: recipe.model, whitespace: recipe.data.whitespace)
         pooling = Pooling(rawValue: ckpt.metadata["pooling"] ?? "mean") ?? .mean
         baseModel = try BaseModelReference(base: recipe.model, checkpoint: ckpt)
         adapters = try LoRAAdapters(names: recipe.adapters.map(\.name), configs: recipe.adapters.map(\.lora),
