@@ -33,10 +33,14 @@ struct EmbedCommand: ParsableCommand {
     @Option(name: .long, help: "Pooling: mean or cls (default: the checkpoint's).")
     var pooling: Pooling?
 
+    @Option(name: .long, help: "Lines read, embedded and written at a time: memory is one chunk's, whatever the input's length.")
+    var chunk = 8192
+
     func validate() throws {
         guard (1...4096).contains(batchSize) else { throw ValidationError("--batch-size must be in 1...4096") }
         guard maxLength >= 2 else { throw ValidationError("--max-length must be at least 2") }
         if let dim, dim < 1 { throw ValidationError("--dim must be positive") }
+        guard chunk >= 1 else { throw ValidationError("--chunk must be at least 1") }
         let ext = (output as NSString).pathExtension.lowercased()
         guard ext == "npy" || ext == "jsonl" else {
             throw ValidationError("--output must end in .npy or .jsonl, got \(output)")
@@ -46,30 +50,34 @@ struct EmbedCommand: ParsableCommand {
     func run() throws {
         let (embedder, adapter, prefix) = try model.load(precision: compute.precision)
         if let pooling { embedder.pooling = pooling }
-        let texts = try TextLines.read(path: input)
-        let empty = texts.filter(\.isEmpty).count
-        if empty > 0 { warn("\(empty) empty input line(s) embedded as the empty text") }
-        let bar = texts.count >= 256 ? ProgressBar("embed", total: texts.count) : nil
+        // Streamed: the input is memory-mapped and read --chunk lines at a time, each chunk's rows
+        // appended to the output, so memory is one chunk's whatever the file's length.
+        let lines = try LineFile(path: input)
         let options = SentenceEmbedder.Options(dim: dim, prefix: prefix, batchSize: batchSize, maxLength: maxLength,
                                                adapter: adapter)
-        let started = Date()
-        let result = try embedder.embed(texts, options: options) { done, _ in bar?.update(done) }
-        let seconds = Date().timeIntervalSince(started)
-        note(String(format: "embedded %d texts (%d tokens) in %.3f s: %.1f texts/s", texts.count, result.tokens,
-                    seconds, Double(texts.count) / max(seconds, 1e-9)))
-        if result.truncated > 0 {
-            warn("\(result.truncated) of \(texts.count) inputs were longer than \(maxLength) tokens and were truncated")
+        let width = dim ?? embedder.encoder.config.hiddenSize
+        guard width <= embedder.encoder.config.hiddenSize else {
+            throw TaskLoRAError("--dim \(width) is out of range 1...\(embedder.encoder.config.hiddenSize) for this model")
         }
-        if output.lowercased().hasSuffix(".npy") {
-            try NPY.write(result.embeddings, to: output)
-        } else {
-            let d = result.embeddings.shape[1]
-            var out = ""
-            for r in 0..<texts.count {
-                let row = (0..<d).map { String(result.embeddings[r * d + $0]) }.joined(separator: ",")
-                out += "{\"embedding\":[\(row)]}\n"
-            }
-            try OutputFile.write(Data(out.utf8), to: output)
+        let writer = try EmbeddingWriter(path: output, rows: lines.count, dim: width)
+        let bar = lines.count >= 256 ? ProgressBar("embed", total: lines.count) : nil
+        let started = Date()
+        var empty = 0, truncated = 0, tokens = 0
+        for start in stride(from: 0, to: lines.count, by: chunk) {
+            let texts = try (start..<min(start + chunk, lines.count)).map { try lines.text($0) }
+            empty += texts.filter(\.isEmpty).count
+            let result = try embedder.embed(texts, options: options) { done, _ in bar?.update(start + done) }
+            try writer.append(result.embeddings.data, count: texts.count)
+            truncated += result.truncated
+            tokens += result.tokens
+        }
+        try writer.commit()
+        let seconds = Date().timeIntervalSince(started)
+        note(String(format: "embedded %d texts (%d tokens) in %.3f s: %.1f texts/s", lines.count, tokens,
+                    seconds, Double(lines.count) / max(seconds, 1e-9)))
+        if empty > 0 { warn("\(empty) empty input line(s) embedded as the empty text") }
+        if truncated > 0 {
+            warn("\(truncated) of \(lines.count) inputs were longer than \(maxLength) tokens and were truncated")
         }
     }
 }

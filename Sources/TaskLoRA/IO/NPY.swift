@@ -20,6 +20,14 @@ public enum NPY {
     }
 
     private static func write(descr: String, shape: [Int], bytes: UnsafeRawBufferPointer, to path: String) throws {
+        let out = try AtomicFileWriter(path: path)
+        try out.write(try header(descr: descr, shape: shape, path: path))
+        if bytes.count > 0 { try out.write(bytes) }  // little-endian host
+        try out.commit()
+    }
+
+    /// The magic, version, header length and padded header dict of an array of `shape`.
+    static func header(descr: String, shape: [Int], path: String) throws -> Data {
         let dims = shape.count == 1 ? "\(shape[0])," : shape.map(String.init).joined(separator: ", ")
         var dict = "{'descr': '\(descr)', 'fortran_order': False, 'shape': (\(dims)), }"
         let unpadded = magic.count + 4 + dict.utf8.count + 1
@@ -29,10 +37,7 @@ public enum NPY {
         head.append(UInt8(dict.utf8.count & 0xFF))
         head.append(UInt8(dict.utf8.count >> 8))
         head.append(contentsOf: Array(dict.utf8))
-        let out = try AtomicFileWriter(path: path)
-        try out.write(head)
-        if bytes.count > 0 { try out.write(bytes) }  // little-endian host
-        try out.commit()
+        return head
     }
 
     // MARK: reading

@@ -41,6 +41,9 @@ public final class LineFile: @unchecked Sendable {
             throw TaskLoRAError.file(path, "line \(i + 1) is not valid UTF-8")
         }
         guard jsonl else { return line }
+        if line.allSatisfy(\.isWhitespace) {
+            throw TaskLoRAError.file(path, "line \(i + 1) is empty (JSON Lines needs one object per line)")
+        }
         guard let object = try? JSONSerialization.jsonObject(with: Data(slice)) as? [String: Any] else {
             throw TaskLoRAError.file(path, "line \(i + 1) is not a JSON object")
         }
