@@ -24,11 +24,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(name: .long, help: "Matryoshka dimension: keep the first D components, then normalize.")
     var dim: Int?
 
-    @Option(name: .long, help: "Sequences per forward pass.")
-    var batchSize: Int = 32
-
-    @Option(name: .long, help: "Maximum tokens per text, special tokens included.")
-    var maxLength: Int = 512
+    @OptionGroup var batch: BatchOptions
 
     @Option(name: .long, help: "Pooling: mean or cls (default: the checkpoint's).")
     var pooling: Pooling?
@@ -37,8 +33,6 @@ struct EmbedCommand: ParsableCommand {
     var chunk = 8192
 
     func validate() throws {
-        guard (1...4096).contains(batchSize) else { throw ValidationError("--batch-size must be in 1...4096") }
-        guard maxLength >= 2 else { throw ValidationError("--max-length must be at least 2") }
         if let dim, dim < 1 { throw ValidationError("--dim must be positive") }
         guard chunk >= 1 else { throw ValidationError("--chunk must be at least 1") }
         let ext = (output as NSString).pathExtension.lowercased()
@@ -53,7 +47,7 @@ struct EmbedCommand: ParsableCommand {
         // Streamed: the input is memory-mapped and read --chunk lines at a time, each chunk's rows
         // appended to the output, so memory is one chunk's whatever the file's length.
         let lines = try LineFile(path: input)
-        let options = SentenceEmbedder.Options(dim: dim, prefix: prefix, batchSize: batchSize, maxLength: maxLength,
+        let options = SentenceEmbedder.Options(dim: dim, prefix: prefix, batchSize: batch.batchSize, maxLength: batch.maxLength,
                                                adapter: adapter)
         let width = dim ?? embedder.encoder.config.hiddenSize
         guard width <= embedder.encoder.config.hiddenSize else {
@@ -77,7 +71,7 @@ struct EmbedCommand: ParsableCommand {
                     seconds, Double(lines.count) / max(seconds, 1e-9)))
         if empty > 0 { warn("\(empty) empty input line(s) embedded as the empty text") }
         if truncated > 0 {
-            warn("\(truncated) of \(lines.count) inputs were longer than \(maxLength) tokens and were truncated")
+            warn("\(truncated) of \(lines.count) inputs were longer than \(batch.maxLength) tokens and were truncated")
         }
     }
 }

@@ -69,11 +69,7 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: "Write the embeddings used (.npy, normalized, per dim) and their ids/texts here, for scripts/reference/check_metrics.py.")
     var saveEmbeddings: String?
 
-    @Option(name: .long, help: "Sequences per forward pass.")
-    var batchSize = 32
-
-    @Option(name: .long, help: "Maximum tokens per text, special tokens included.")
-    var maxLength = 512
+    @OptionGroup var batch: BatchOptions
 
     func validate() throws {
         if let heldOut, !(heldOut > 0 && heldOut < 1) { throw ValidationError("--held-out must be in (0, 1), got \(heldOut)") }
@@ -83,8 +79,6 @@ struct EvalCommand: ParsableCommand {
         guard bitext.count % 2 == 0 else { throw ValidationError("--bitext takes pairs of files: SRC TGT") }
         guard classificationSplit.count % 2 == 0 else { throw ValidationError("--classification-split takes pairs of files: TRAIN TEST") }
         guard k >= 1 else { throw ValidationError("--k must be at least 1") }
-        guard (1...4096).contains(batchSize) else { throw ValidationError("--batch-size must be in 1...4096") }
-        guard maxLength >= 2 else { throw ValidationError("--max-length must be at least 2") }
         if model.noPrefix, queryPrefix != nil || documentPrefix != nil {
             throw ValidationError("--no-prefix excludes --query-prefix and --document-prefix")
         }
@@ -105,13 +99,13 @@ struct EvalCommand: ParsableCommand {
                 adapter = i
             }
             let text = model.noPrefix ? "" : (prefix ?? task.flatMap { prefixes[$0] } ?? "")
-            return (SentenceEmbedder.Options(prefix: text, batchSize: batchSize, maxLength: maxLength, adapter: adapter),
+            return (SentenceEmbedder.Options(prefix: text, batchSize: batch.batchSize, maxLength: batch.maxLength, adapter: adapter),
                     EvaluationReport.Side(task: task, prefix: text))
         }
         let main = try side(model.task, model.prefix)
         let query = try side(queryTask ?? model.task, queryPrefix ?? (queryTask == nil ? model.prefix : nil))
         let document = try side(documentTask ?? model.task, documentPrefix ?? (documentTask == nil ? model.prefix : nil))
-        var report = EvaluationReport(model: model.model, dims: dimList, maxLength: maxLength)
+        var report = EvaluationReport(model: model.model, dims: dimList, maxLength: batch.maxLength)
         var saved = 0
         if let dir = saveEmbeddings {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -123,7 +117,7 @@ struct EvalCommand: ParsableCommand {
             let bar = texts.count >= 256 ? ProgressBar(label, total: texts.count) : nil
             let pooled = try embedder.pooled(texts, options: options) { done, _ in bar?.update(done) }
             note(String(format: "%@: embedded %d texts in %.1f s", label, texts.count, Date().timeIntervalSince(started)))
-            if pooled.truncated > 0 { warn("\(label): \(pooled.truncated) of \(texts.count) texts were cut to \(maxLength) tokens") }
+            if pooled.truncated > 0 { warn("\(label): \(pooled.truncated) of \(texts.count) texts were cut to \(batch.maxLength) tokens") }
             let perDim = try dimList.map { try STSEvaluation.normalized(pooled.embeddings, dim: $0) }
             if let dir = saveEmbeddings {
                 let folder = (dir as NSString).appendingPathComponent("\(kind)-\(saved)")

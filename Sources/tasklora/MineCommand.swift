@@ -60,11 +60,7 @@ struct MineCommand: ParsableCommand {
     @Option(name: .long, help: "Matryoshka dimension to mine at (default: the full embedding).")
     var dim: Int?
 
-    @Option(name: .long, help: "Sequences per forward pass.")
-    var batchSize = 32
-
-    @Option(name: .long, help: "Maximum tokens per text, special tokens included.")
-    var maxLength = 512
+    @OptionGroup var batch: BatchOptions
 
     @Flag(name: .long, help: "Also write \"scores\": the anchor's cosine to the positive, then to each negative.")
     var withScores = false
@@ -72,17 +68,15 @@ struct MineCommand: ParsableCommand {
     @Option(name: .long, help: "Folder for the scratch file of corpus embeddings (default: the output's folder).")
     var scratch: String?
 
+    /// The miner's settings from the options.
+    var minerOptions: HardNegativeMiner.Options {
+        .init(numNegatives: numNegatives, rangeMin: rangeMin, rangeMax: rangeMax, margin: margin,
+              maxScoreRatio: maxScoreRatio, sampling: sampling, seed: seed)
+    }
+
     func validate() throws {
-        guard numNegatives >= 1 else { throw ValidationError("--num-negatives must be at least 1") }
-        guard rangeMin >= 0 else { throw ValidationError("--range-min must be >= 0") }
-        guard rangeMax >= rangeMin + numNegatives else {
-            throw ValidationError("--range-max must be at least --range-min + --num-negatives (\(rangeMin + numNegatives))")
-        }
-        if let margin, !(margin >= 0 && margin.isFinite) { throw ValidationError("--margin must be a number >= 0") }
-        if let maxScoreRatio, !(maxScoreRatio > 0 && maxScoreRatio.isFinite) { throw ValidationError("--max-score-ratio must be > 0") }
+        do { try minerOptions.check() } catch let error as TaskLoRAError { throw ValidationError(error.message) }
         if let dim, dim < 1 { throw ValidationError("--dim must be positive") }
-        guard (1...4096).contains(batchSize) else { throw ValidationError("--batch-size must be in 1...4096") }
-        guard maxLength >= 2 else { throw ValidationError("--max-length must be at least 2") }
         guard output.lowercased().hasSuffix(".jsonl") else { throw ValidationError("--output must end in .jsonl, got \(output)") }
     }
 
@@ -109,13 +103,11 @@ struct MineCommand: ParsableCommand {
         default: throw TaskLoRAError.file(pairs, "holds \(dataset.kind.keysDescription), not pairs {anchor, positive}")
         }
         let corpusFile = try corpus.map { try LineFile(path: $0) }
-        let miner = try HardNegativeMiner(options: .init(numNegatives: numNegatives, rangeMin: rangeMin, rangeMax: rangeMax,
-                                                         margin: margin, maxScoreRatio: maxScoreRatio, sampling: sampling,
-                                                         seed: seed))
+        let miner = try HardNegativeMiner(options: minerOptions)
         let sides = HardNegativeMiner.Sides(
             embedder: embedder,
-            query: .init(dim: dim, prefix: loaded.prefix, batchSize: batchSize, maxLength: maxLength, adapter: loaded.adapter),
-            passage: .init(dim: dim, prefix: passagePrefixText, batchSize: batchSize, maxLength: maxLength, adapter: passageAdapter))
+            query: .init(dim: dim, prefix: loaded.prefix, batchSize: batch.batchSize, maxLength: batch.maxLength, adapter: loaded.adapter),
+            passage: .init(dim: dim, prefix: passagePrefixText, batchSize: batch.batchSize, maxLength: batch.maxLength, adapter: passageAdapter))
         let outputFolder = (output as NSString).deletingLastPathComponent
         var bars: [String: ProgressBar] = [:]
         var lines = Data()

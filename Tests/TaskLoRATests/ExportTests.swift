@@ -179,26 +179,13 @@ final class ExportTests: XCTestCase {
             }
         }
 
-        let python = try TestPaths.requirePython()
+        _ = try TestPaths.requirePython()
         let fixture = try readJSON(TestPaths.fixture("tokenizer/whitespace_ids.json")) as! [String: Any]
         let texts = fixture["texts"] as! [String]
         let textsPath = path("texts.json"), outPath = path("ids.json")
         try JSONSerialization.data(withJSONObject: texts).write(to: URL(fileURLWithPath: textsPath))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [TestPaths.repo.appendingPathComponent("scripts/reference/tokenize_folder.py").path,
-                             textsPath, outPath] + folders.map(\.0)
-        var environment = ProcessInfo.processInfo.environment
-        environment["HF_HUB_OFFLINE"] = "1"
-        environment["TOKENIZERS_PARALLELISM"] = "false"
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, output)
+        let run = try TestPaths.runPython(script: "scripts/reference/tokenize_folder.py", [textsPath, outPath] + folders.map(\.0))
+        XCTAssertEqual(run.status, 0, run.output)
         let results = try readJSON(outPath) as! [String: [String: Any]]
         for (folder, mode) in folders {
             let result = try XCTUnwrap(results[folder], folder)

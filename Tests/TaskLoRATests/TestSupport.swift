@@ -43,46 +43,45 @@ enum TestPaths {
         return python
     }
 
-    /// Runs the reference interpreter on `script` (relative to the repository) with `arguments`,
-    /// offline (HF_HUB_OFFLINE=1); skips without an interpreter. Returns the exit status and
-    /// stdout and stderr together.
+    /// Runs the reference interpreter on `script` (relative to the repository) with `arguments`;
+    /// skips without an interpreter. Returns the exit status and stdout and stderr together.
     static func runPython(script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try requirePython())
-        process.arguments = [repo.appendingPathComponent(script).path] + arguments
-        var childEnvironment = environment
-        childEnvironment["HF_HUB_OFFLINE"] = "1"
-        childEnvironment["TOKENIZERS_PARALLELISM"] = "false"
-        process.environment = childEnvironment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+        let run = try launchPython([repo.appendingPathComponent(script).path] + arguments)
+        return (run.status, run.stdout + run.stderr)
     }
 
     /// Runs the Python source `script` (`python -c`) with the reference interpreter; returns its
     /// stdout. A missing module (h5py) skips the test, any other failure fails it.
     static func runPythonCode(_ script: String, _ arguments: [String]) throws -> String {
-        let python = try requirePython()
+        let run = try launchPython(["-c", script] + arguments)
+        if run.status != 0 {
+            if run.stderr.contains("No module named") { throw XCTSkip("h5py is not installed for \(python ?? "the reference interpreter")") }
+            XCTFail("python failed: \(run.stderr)")
+        }
+        return run.stdout
+    }
+
+    /// The reference interpreter with `arguments`, offline (HF_HUB_OFFLINE=1). stderr goes to a
+    /// file, so a chatty child cannot block on a full pipe while stdout is being read.
+    private static func launchPython(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", script] + arguments
-        let output = Pipe(), errors = Pipe()
+        process.executableURL = URL(fileURLWithPath: try requirePython())
+        process.arguments = arguments
+        var childEnvironment = environment
+        childEnvironment["HF_HUB_OFFLINE"] = "1"
+        childEnvironment["TOKENIZERS_PARALLELISM"] = "false"
+        process.environment = childEnvironment
+        let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("python-stderr-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errorFile) }
+        let output = Pipe()
         process.standardOutput = output
-        process.standardError = errors
+        process.standardError = try FileHandle(forWritingTo: errorFile)
         try process.run()
         let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        if process.terminationStatus != 0 {
-            let message = String(decoding: err, as: UTF8.self)
-            if message.contains("No module named") { throw XCTSkip("h5py is not installed for \(python)") }
-            XCTFail("python failed: \(message)")
-        }
-        return String(decoding: out, as: UTF8.self)
+        let err = (try? Data(contentsOf: errorFile)) ?? Data()
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
     }
 
     static func fixture(_ relative: String) -> String { fixtures.appendingPathComponent(relative).path }

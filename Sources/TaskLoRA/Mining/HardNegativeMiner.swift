@@ -48,6 +48,18 @@ public struct HardNegativeMiner {
             self.chunk = chunk
             self.corpusBlock = corpusBlock
         }
+
+        /// Fails with one line (named as the CLI's options) on settings that cannot mine.
+        public func check() throws {
+            guard numNegatives >= 1 else { throw TaskLoRAError("--num-negatives must be at least 1, got \(numNegatives)") }
+            guard rangeMin >= 0 else { throw TaskLoRAError("--range-min must be >= 0, got \(rangeMin)") }
+            guard rangeMax >= rangeMin + numNegatives else {
+                throw TaskLoRAError("--range-max (\(rangeMax)) must be at least --range-min + --num-negatives (\(rangeMin + numNegatives))")
+            }
+            if let m = margin, !(m.isFinite && m >= 0) { throw TaskLoRAError("--margin must be a number >= 0, got \(m)") }
+            if let r = maxScoreRatio, !(r.isFinite && r > 0) { throw TaskLoRAError("--max-score-ratio must be > 0, got \(r)") }
+            guard chunk >= 1, corpusBlock >= 1 else { throw TaskLoRAError("chunk and block sizes must be at least 1") }
+        }
     }
 
     /// How the anchors and the corpus are embedded (an adapter and prefix each: query and passage side).
@@ -86,14 +98,7 @@ public struct HardNegativeMiner {
     public let options: Options
 
     public init(options: Options) throws {
-        guard options.numNegatives >= 1 else { throw TaskLoRAError("--num-negatives must be at least 1, got \(options.numNegatives)") }
-        guard options.rangeMin >= 0 else { throw TaskLoRAError("--range-min must be >= 0, got \(options.rangeMin)") }
-        guard options.rangeMax >= options.rangeMin + options.numNegatives else {
-            throw TaskLoRAError("--range-max (\(options.rangeMax)) must be at least --range-min + --num-negatives (\(options.rangeMin + options.numNegatives))")
-        }
-        if let m = options.margin, !(m.isFinite && m >= 0) { throw TaskLoRAError("--margin must be a number >= 0, got \(m)") }
-        if let r = options.maxScoreRatio, !(r.isFinite && r > 0) { throw TaskLoRAError("--max-score-ratio must be > 0, got \(r)") }
-        guard options.chunk >= 1, options.corpusBlock >= 1 else { throw TaskLoRAError("chunk and block sizes must be at least 1") }
+        try options.check()
         self.options = options
     }
 

@@ -54,8 +54,9 @@ public struct TrainingData: Sendable {
         } else if !heldOutSQuAD.isEmpty {
             dev = retrievalSet(heldOutSQuAD, source: "held-out paragraphs (\(Int(d.heldOut * 100)) %) of the training files")
         } else if d.heldOut > 0 {
-            let split = try train.split(heldOutFraction: d.heldOut, seed: UInt64(recipe.seed))
-            sourceOf = try train.splitRows(heldOutFraction: d.heldOut, seed: UInt64(recipe.seed)).train.map { sourceOf[$0] }
+            let rows = try train.splitRows(heldOutFraction: d.heldOut, seed: UInt64(recipe.seed))
+            let split = train.split(rows: rows)
+            sourceOf = rows.train.map { sourceOf[$0] }
             train = split.train
             dev = try devSet(from: split.heldOut, source: "held-out rows (\(Int(d.heldOut * 100)) %) of the training files")
         }

@@ -36,11 +36,15 @@ extension TrainingDataset {
     /// Splits into train and held-out parts; deterministic for a given seed.
     public func split(heldOutFraction: Double, seed: UInt64, by key: SplitKey = .firstText) throws
         -> (train: TrainingDataset, heldOut: TrainingDataset) {
-        let (trainRows, heldRows) = try splitRows(heldOutFraction: heldOutFraction, seed: seed, by: key)
-        var train = subset(trainRows, source: source + " (train split)")
+        split(rows: try splitRows(heldOutFraction: heldOutFraction, seed: seed, by: key))
+    }
+
+    /// The two parts for rows chosen by `splitRows` (skip counts stay with the train part).
+    func split(rows: (train: [Int], heldOut: [Int])) -> (train: TrainingDataset, heldOut: TrainingDataset) {
+        var train = subset(rows.train, source: source + " (train split)")
         train.skipped = skipped
         train.skipMessages = skipMessages
-        return (train, subset(heldRows, source: source + " (held-out split)"))
+        return (train, subset(rows.heldOut, source: source + " (held-out split)"))
     }
 
     /// The rows `split` puts on each side, in row order.
