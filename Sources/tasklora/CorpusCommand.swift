@@ -6,7 +6,7 @@ struct CorpusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "corpus",
         abstract: "Build training and evaluation data from sources a fresh machine already has.",
-        subcommands: [GettextCorpusCommand.self])
+        subcommands: [GettextCorpusCommand.self, SQuADCorpusCommand.self])
 }
 
 struct GettextCorpusCommand: ParsableCommand {
