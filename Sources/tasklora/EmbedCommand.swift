@@ -45,8 +45,9 @@ struct EmbedCommand: ParsableCommand {
         let (embedder, adapter, prefix) = try model.load(precision: compute.precision)
         if let pooling { embedder.pooling = pooling }
         // Streamed: the input is memory-mapped and read --chunk lines at a time, each chunk's rows
-        // appended to the output, so memory is one chunk's whatever the file's length.
-        let lines = try LineFile(path: input)
+        // appended to the output and its pages handed back, so memory is one chunk's whatever the
+        // file's length (a sparse line index: one offset per chunk, not per line).
+        let lines = try LineFile(path: input, indexEvery: chunk)
         let options = SentenceEmbedder.Options(dim: dim, prefix: prefix, batchSize: batch.batchSize, maxLength: batch.maxLength,
                                                adapter: adapter)
         let width = dim ?? embedder.encoder.config.hiddenSize
@@ -62,6 +63,7 @@ struct EmbedCommand: ParsableCommand {
             empty += texts.filter(\.isEmpty).count
             let result = try embedder.embed(texts, options: options) { done, _ in bar?.update(start + done) }
             try writer.append(result.embeddings.data, count: texts.count)
+            lines.release(before: start + texts.count)
             truncated += result.truncated
             tokens += result.tokens
         }

@@ -38,5 +38,18 @@ final class MappedFile: @unchecked Sendable {
 
     var count: Int { bytes.count }
 
+    /// Release pages after reading this many bytes past the last release.
+    static let discardStride = 8 << 20
+
+    /// Drops the mapped pages wholly before `offset` from this process's resident memory
+    /// (`MADV_DONTNEED`; the mapping is read-only, so nothing is lost: a later read faults the page
+    /// in again from the page cache or the file). Streaming readers call it behind their cursor.
+    func discard(before offset: Int) {
+        guard let m = mapping else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let length = min(offset, bytes.count) / page * page
+        if length > 0 { _ = madvise(m, length, MADV_DONTNEED) }
+    }
+
     deinit { if let m = mapping { munmap(m, bytes.count) } }
 }
