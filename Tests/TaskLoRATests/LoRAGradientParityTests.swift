@@ -6,7 +6,12 @@ import TaskLoRA
 /// PyTorch autograd with peft LoRA on the same weights and batch (fixtures from
 /// scripts/reference/make_gradient_fixtures.py, computed in float64).
 final class LoRAGradientParityTests: XCTestCase {
-    func check(_ name: String) throws {
+    /// At `.bf16` the frozen projections run in bf16 forward and backward (training with
+    /// `precision: bf16`). The bound there is 2e-2 relative L2 over the whole LoRA gradient (all
+    /// tensors as one vector, what the optimizer step sees) and 3e-2 for any one tensor (measured
+    /// worst: 2.4e-2, the lowest layer's query lora_A of the rotary fixture); the error must also be
+    /// visibly above float32's, or bf16 did not run.
+    func check(_ name: String, precision: Precision = .fp32) throws {
         let dir = TestPaths.fixture("gradients/\(name)") + "/"
         let spec = try readJSON(dir + "case.json") as! [String: Any]
         let modelName = spec["model"] as! String
@@ -14,7 +19,8 @@ final class LoRAGradientParityTests: XCTestCase {
         try TestPaths.require(folder)
         let model = try ModelImporter.loadHuggingFace(folder: folder)
         let config = try EncoderConfig.load(path: folder + "/" + (spec["config_file"] as! String))
-        let encoder = TextEncoder(config: config, weights: try EncoderWeights(config: config, tensors: model.tensors, source: folder))
+        let encoder = TextEncoder(config: config, weights: try EncoderWeights(config: config, tensors: model.tensors, source: folder,
+                                                                                        precision: precision))
         let targets = (spec["targets"] as! [String]).map { LoRATarget.parse($0)! }
         let lora = LoRAConfig(rank: spec["rank"] as! Int, alpha: (spec["alpha"] as! NSNumber).doubleValue, targets: targets)
         let adapters = try LoRAAdapters(names: ["task"], configs: [lora], model: config)
@@ -44,8 +50,9 @@ final class LoRAGradientParityTests: XCTestCase {
         encoder.backward(tape: tape, dHidden: dHidden.data, tokenCount: batch.tokenCount)
 
         let refLoss = (spec["loss"] as! NSNumber).doubleValue
-        XCTAssertEqual(Double(value), refLoss, accuracy: 1e-5 * max(1, abs(refLoss)), "\(name) loss")
-        var worst = 0.0
+        let bf16 = precision == .bf16
+        XCTAssertEqual(Double(value), refLoss, accuracy: (bf16 ? 2e-2 : 1e-5) * max(1, abs(refLoss)), "\(name) loss")
+        var worst = 0.0, totalDiff = 0.0, totalNorm = 0.0
         for m in adapters.modules {
             for (suffix, offset, count) in [(".lora_A", m.aOffset, m.aCount), (".lora_B", m.bOffset, m.bCount)] {
                 let ref = try expected.tensor(m.modulePath + suffix)
@@ -54,12 +61,17 @@ final class LoRAGradientParityTests: XCTestCase {
                     let r = Double(ref[i]), g = Double(adapters.gradients[offset + i])
                     diff += (g - r) * (g - r); norm += r * r
                 }
+                totalDiff += diff
+                totalNorm += norm
                 let rel = diff.squareRoot() / max(norm.squareRoot(), 1e-12)
                 worst = max(worst, rel)
-                XCTAssertLessThanOrEqual(rel, 1e-3, "\(name) \(m.modulePath)\(suffix) relative L2 error")
+                XCTAssertLessThanOrEqual(rel, bf16 ? 3e-2 : 1e-3, "\(name) \(m.modulePath)\(suffix) relative L2 error at \(precision)")
             }
         }
-        print("\(name): loss \(value) (reference \(refLoss)), worst relative gradient error \(worst)")
+        let total = totalDiff.squareRoot() / max(totalNorm.squareRoot(), 1e-12)
+        XCTAssertLessThanOrEqual(total, bf16 ? 2e-2 : 1e-3, "\(name): relative L2 error of the whole LoRA gradient at \(precision)")
+        if bf16 { XCTAssertGreaterThan(worst, 1e-4, "\(name): bf16 gradients as close as float32's: did bf16 run?") }
+        print("\(name) at \(precision): loss \(value) (reference \(refLoss)), whole-gradient relative error \(total), worst tensor \(worst)")
     }
 
     func testTinyBERTQueryValue() throws { try check("tiny-bert-qv") }
@@ -68,4 +80,9 @@ final class LoRAGradientParityTests: XCTestCase {
     func testTinyRotaryAllTargets() throws { try check("tiny-rotary-all") }
     func testTinyRotaryQueryValueBase20000() throws { try check("tiny-rotary-qv-base20000") }
     func testAllMiniLML6v2QueryValue() throws { try check("minilm-qv") }
+
+    func testTinyBERTAllTargetsBF16() throws { try check("tiny-bert-all", precision: .bf16) }
+    func testTinyXLMRobertaAllTargetsBF16() throws { try check("tiny-xlmr-all", precision: .bf16) }
+    func testTinyRotaryAllTargetsBF16() throws { try check("tiny-rotary-all", precision: .bf16) }
+    func testAllMiniLML6v2QueryValueBF16() throws { try check("minilm-qv", precision: .bf16) }
 }

@@ -67,6 +67,41 @@ final class PrecisionTests: XCTestCase {
         }
     }
 
+    /// bf16 training's backward of a frozen layer, dx += dy · W: dy and W rounded to bf16, products
+    /// exact in float32 and accumulated in float32 onto what dx held (the sum post-op), so against
+    /// Σ bf16(dy)·bf16(W) + dx₀ the error is float32 accumulation only. W is the same (out, in) matrix
+    /// the forward packed, here packed a second time on the first backward call.
+    func testBF16BackwardAccumulatesDyTimesW() throws {
+        for (rows, k, n) in Self.shapes {
+            // k = in features, n = out features; dy is (rows, n), W (n, k), dx (rows, k).
+            let (_, w, _) = Self.operands(rows: rows, k: k, n: n, seed: UInt64(7 * rows + k))
+            let (dy, _, _) = Self.operands(rows: rows, k: n, n: 1, seed: UInt64(rows + 11 * n))
+            var rng = SplitMix64(seed: 5)
+            let dx0 = (0..<rows * k).map { _ in Float(rng.nextGaussian()) }
+            let packed = try PackedLinear(weight: w, outFeatures: n, inFeatures: k, precision: .bf16)
+            var dx = dx0
+            packed.backward(dy: dy, rows: rows, weight: w, dx: &dx)
+            let bf = { (v: Float) in Double(HalfPrecision.bfloat16ToFloat(HalfPrecision.floatToBFloat16(v))) }
+            var worst = 0.0, toRounded = 0.0, toExact = 0.0
+            for m in 0..<rows {
+                for c in 0..<k {
+                    var rounded = Double(dx0[m * k + c]), exact = rounded, sr = 0.0
+                    for j in 0..<n {
+                        rounded += bf(dy[m * n + j]) * bf(w[j * k + c])
+                        exact += Double(dy[m * n + j]) * Double(w[j * k + c])
+                        sr += abs(bf(dy[m * n + j]) * bf(w[j * k + c]))
+                    }
+                    let v = Double(dx[m * k + c])
+                    worst = max(worst, abs(v - rounded) / (Double(n + 2) * Self.float32Epsilon * (sr + abs(Double(dx0[m * k + c]))) + 1e-30))
+                    toRounded += abs(v - rounded)
+                    toExact += abs(v - exact)
+                }
+            }
+            XCTAssertLessThanOrEqual(worst, 1, "bf16 backward \(rows)×\(n)→\(k): not dx₀ + Σ bf16(dy)·bf16(W) within float32 accumulation")
+            XCTAssertLessThan(toRounded, 0.1 * toExact, "bf16 backward \(rows)×\(n)→\(k) looks like a float32 product")
+        }
+    }
+
     /// int8 rounds x by at most s_m / 2 (per row) and W by at most s_n / 2 (per output channel, over
     /// `weightLevels` levels each side), so
     /// |y − Σ x·w − b| ≤ Σ_k (s_m/2 |w| + |x| s_n/2 + s_m s_n / 4) plus float32 rounding of the integer

@@ -188,7 +188,7 @@ final class RecipeTests: XCTestCase {
         assertFails("- just\n- a list", "must be a map of keys")
     }
 
-    func testOutOfRangeValues() {
+    func testOutOfRangeValues() throws {
         let cases: [(String, String)] = [
             ("optimizer.lr=0", "optimizer.lr must be > 0, got 0.0"),
             ("optimizer.lr=-1e-4", "optimizer.lr must be > 0, got -0.0001"),
@@ -230,6 +230,7 @@ final class RecipeTests: XCTestCase {
             ("save.keep_last=0", "save.keep_last must be >= 1"),
             ("seed=-3", "seed must be >= 0"),
             ("rotary_base=1", "rotary_base must be > 1, got 1.0"),
+            ("precision=int8", "precision int8 is inference only (embed, eval, mine --precision int8); training runs at fp32 or bf16"),
         ]
         for (set, message) in cases {
             assertFails(Self.minimal, set: [set], "--set \(set): \(message)")
@@ -241,6 +242,11 @@ final class RecipeTests: XCTestCase {
         // CoSENT needs pairs of pairs; classification runs with one example.
         assertFails(Self.minimal, set: ["loss.type=cosent", "data.batch_size=1"], "data.batch_size must be >= 2 for loss cosent")
         XCTAssertNoThrow(try recipe(Self.minimal, ["loss.type=classification", "data.batch_size=1"]))
+        // precision: fp32 by default, bf16 accepted and written back by resolvedYAML.
+        XCTAssertEqual(try recipe(Self.minimal, []).precision, .fp32)
+        let bf16 = try recipe(Self.minimal, ["precision=bf16"])
+        XCTAssertEqual(bf16.precision, .bf16)
+        XCTAssertEqual(try Recipe.parse(yaml: bf16.resolvedYAML(), source: "r.yaml").precision, .bf16)
     }
 
     func testValidateAgainstModel() throws {

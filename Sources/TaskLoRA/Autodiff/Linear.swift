@@ -40,6 +40,21 @@ public enum Linear {
                   b: weight, ldb: inFeatures, beta: 1, c: dx, ldc: inFeatures)
     }
 
+    /// The frozen projection's backward at its weights' precision: dx (T, in) += dy (T, out) · W,
+    /// through oneDNN in bf16 when the weights are bf16 (`PackedLinear`), else through OpenBLAS in
+    /// float32 (fp32; and int8, which has no low-precision backward: a taped int8 forward gets the
+    /// float32 input gradient).
+    public static func backward(dy: UnsafePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int,
+                                weight: UnsafePointer<Float>, packed: PackedLinear?, dx: UnsafeMutablePointer<Float>) {
+        guard let packed, packed.precision == .bf16 else {
+            backward(dy: dy, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures, weight: weight, dx: dx)
+            return
+        }
+        let profiled = Profiler.begin()
+        defer { Profiler.end(.linear, profiled) }
+        packed.backward(dy: dy, rows: rows, weight: weight, dx: dx)
+    }
+
     /// Float convenience over `Tensor` weights.
     public static func forward(x: UnsafePointer<Float>, rows: Int, inFeatures: Int,
                                weight: Tensor, bias: Tensor?, y: UnsafeMutablePointer<Float>) {

@@ -26,7 +26,9 @@ enum OneDNN {
         static let int8 = Types(source: dnnl_u8, weights: dnnl_s8, destination: dnnl_f32)
     }
 
-    /// A matmul dst (rows, n) = src (rows, k) · weights (k, n) [+ bias (1, n)] for one block shape.
+    /// A matmul dst (rows, n) = src (rows, k) · weights (k, n) [+ bias (1, n)] for one block shape;
+    /// with `accumulate`, dst += the product instead (oneDNN's sum post-op: a backward pass adds
+    /// its input gradient onto what the other branches left there).
     final class Matmul: @unchecked Sendable {
         let primitive: dnnl_primitive_t
         var source: dnnl_memory_desc_t, weights: dnnl_memory_desc_t, destination: dnnl_memory_desc_t
@@ -37,7 +39,8 @@ enum OneDNN {
         let implementation: String
 
         /// `packedWeights` nil: let oneDNN choose the weights layout (`format_tag_any`), for packing.
-        init(rows: Int, k: Int, n: Int, types: Types, hasBias: Bool, packedWeights: dnnl_memory_desc_t?) throws {
+        init(rows: Int, k: Int, n: Int, types: Types, hasBias: Bool, accumulate: Bool = false,
+             packedWeights: dnnl_memory_desc_t?) throws {
             OneDNN.teamOfOne()
             source = try OneDNN.matrix(rows, k, types.source, dnnl_ab)
             weights = try packedWeights ?? OneDNN.matrix(k, n, types.weights, dnnl_format_tag_any)
@@ -53,6 +56,13 @@ enum OneDNN {
             try OneDNN.check(dnnl_primitive_attr_create(&attr), "primitive attributes")
             defer { dnnl_primitive_attr_destroy(attr) }
             try OneDNN.check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode")
+            if accumulate {
+                var postOps: dnnl_post_ops_t?
+                try OneDNN.check(dnnl_post_ops_create(&postOps), "post-ops")
+                defer { dnnl_post_ops_destroy(postOps) }
+                try OneDNN.check(dnnl_post_ops_append_sum(postOps, 1), "sum post-op")
+                try OneDNN.check(dnnl_primitive_attr_set_post_ops(attr, postOps), "post-ops attribute")
+            }
             var pd: dnnl_primitive_desc_t?
             try OneDNN.check(dnnl_primitive_desc_create(&pd, &desc, attr, OneDNN.engine, nil),
                              "no \(types) matmul \(rows)×\(k)×\(n) on this CPU")
@@ -155,14 +165,18 @@ enum OneDNN {
     /// Reorders a weight stored (n, k) row-major — W of y = x · Wᵀ, i.e. the (k, n) matmul weight in
     /// column-major `ba` order — of `sourceType` into the packed layout `types` prefers. Returns the
     /// packed bytes (64-byte aligned, owned by the caller) and their descriptor.
-    static func pack(_ weight: UnsafeRawPointer, sourceType: dnnl_data_type_t, k: Int, n: Int, types: Types) throws
+    ///
+    /// `transposed`: the weight is stored (k, n) row-major instead — W itself as the (k, n) matmul
+    /// weight of dx = dy · W, the backward of the same layer.
+    static func pack(_ weight: UnsafeRawPointer, sourceType: dnnl_data_type_t, k: Int, n: Int, types: Types,
+                     transposed: Bool = false) throws
         -> (data: UnsafeMutableRawPointer, desc: dnnl_memory_desc_t, implementation: String) {
         teamOfOne()
         // The packed layout depends on (k, n) and the types, not on the row count (checked by
         // PrecisionTests for every block shape the encoder uses), so any row count will do here.
         let probe = try Matmul(rows: 64, k: k, n: n, types: types, hasBias: false, packedWeights: nil)
         var packedDesc = probe.weights
-        var plain = try matrix(k, n, sourceType, dnnl_ba)
+        var plain = try matrix(k, n, sourceType, transposed ? dnnl_ab : dnnl_ba)
         let bytes = dnnl_memory_desc_get_size(&packedDesc)
         let packed = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
         var pd: dnnl_primitive_desc_t?
@@ -177,7 +191,7 @@ enum OneDNN {
     }
 
     private struct Key: Hashable {
-        let rows: Int, k: Int, n: Int, types: Types, hasBias: Bool
+        let rows: Int, k: Int, n: Int, types: Types, hasBias: Bool, accumulate: Bool
     }
     private nonisolated(unsafe) static var cache: [Key: Matmul] = [:]
     private static let lock = NSLock()
@@ -185,13 +199,15 @@ enum OneDNN {
     static let cacheCapacity = 1024
 
     /// The cached matmul for a block of `rows` over packed weights of (k, n).
-    static func matmul(rows: Int, k: Int, n: Int, types: Types, hasBias: Bool, packedWeights: dnnl_memory_desc_t) -> Matmul {
-        let key = Key(rows: rows, k: k, n: n, types: types, hasBias: hasBias)
+    static func matmul(rows: Int, k: Int, n: Int, types: Types, hasBias: Bool, accumulate: Bool = false,
+                       packedWeights: dnnl_memory_desc_t) -> Matmul {
+        let key = Key(rows: rows, k: k, n: n, types: types, hasBias: hasBias, accumulate: accumulate)
         lock.lock()
         defer { lock.unlock() }
         if let m = cache[key] { return m }
         // The shapes come from a model that loaded and a weight that packed; a failure here is a bug.
-        let m = try! Matmul(rows: rows, k: k, n: n, types: types, hasBias: hasBias, packedWeights: packedWeights)
+        let m = try! Matmul(rows: rows, k: k, n: n, types: types, hasBias: hasBias, accumulate: accumulate,
+                            packedWeights: packedWeights)
         if cache.count >= cacheCapacity { cache.removeAll() }
         cache[key] = m
         return m

@@ -1,9 +1,14 @@
 import CDNNL
+import Foundation
 
 /// A frozen linear weight W (out, in) converted once, at load, for a low-precision oneDNN GEMM:
 /// bf16, or per-channel int8 (`Int8Quantization`), in oneDNN's packed layout so that no call
 /// reorders a weight. `forward` is the frozen layer's y = x · Wᵀ + b at that precision; the
 /// activations are converted per call, accumulation and output stay float32.
+///
+/// At bf16 it also runs the layer's backward, dx += dy · W (training with `precision: bf16`): W is
+/// packed a second time, as the (out, in) weight of that product, on the first backward call, so
+/// inference never holds the second copy.
 public final class PackedLinear: @unchecked Sendable {
     public let precision: Precision
     public let outFeatures: Int, inFeatures: Int
@@ -15,6 +20,9 @@ public final class PackedLinear: @unchecked Sendable {
     private let channelScale: [Float], channelSum: [Float]
     /// oneDNN's kernel for this weight, e.g. `brg:avx512_core_bf16` or `brg:avx512_core_vnni`.
     public let implementation: String
+    /// bf16 only, made at the first `backward`: W packed as the (out, in) weight of dx = dy · W.
+    private var backwardPacked: (data: UnsafeMutableRawPointer, desc: dnnl_memory_desc_t)?
+    private let backwardLock = NSLock()
 
     /// Converts W (out, in), row-major float32. `precision` must be `.bf16` or `.int8`.
     public init(weight: UnsafePointer<Float>, outFeatures: Int, inFeatures: Int, precision: Precision) throws {
@@ -47,7 +55,10 @@ public final class PackedLinear: @unchecked Sendable {
         implementation = packing.implementation
     }
 
-    deinit { packed.deallocate() }
+    deinit {
+        packed.deallocate()
+        backwardPacked?.data.deallocate()
+    }
 
     /// y (rows, out) = x (rows, in) · Wᵀ + bias (out). `y` must not alias `x`.
     ///
@@ -92,5 +103,45 @@ public final class PackedLinear: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    // MARK: - backward (bf16 training)
+
+    /// dx (rows, in) += dy (rows, out) · W, with dy rounded to bf16 and the products accumulated
+    /// in float32 onto dx. `weight` is the same W (out, in) float32 this layer was packed from;
+    /// the first call packs it for this product. bf16 only (`Linear.backward` sends int8 to OpenBLAS).
+    public func backward(dy: UnsafePointer<Float>, rows: Int, weight: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>) {
+        precondition(precision == .bf16, "PackedLinear.backward runs at bf16 only")
+        guard rows > 0 else { return }
+        let w = backwardWeights(weight)
+        let parts = Parallel.cores
+        if parts == 1 || rows * inFeatures * outFeatures < BLAS.splitThreshold {
+            backwardBlock(dy: dy, rows: rows, w: w, dx: dx)
+            return
+        }
+        Parallel.forEachChunk(rows, minChunk: max(1, rows / parts)) { block in
+            backwardBlock(dy: dy + block.lowerBound * outFeatures, rows: block.count, w: w,
+                          dx: dx + block.lowerBound * inFeatures)
+        }
+    }
+
+    private func backwardWeights(_ weight: UnsafePointer<Float>) -> (data: UnsafeMutableRawPointer, desc: dnnl_memory_desc_t) {
+        backwardLock.lock()
+        defer { backwardLock.unlock() }
+        if let w = backwardPacked { return w }
+        // The same (k, n) and types as the forward packing of this weight, which succeeded at load.
+        let p = try! OneDNN.pack(weight, sourceType: dnnl_f32, k: outFeatures, n: inFeatures, types: types, transposed: true)
+        backwardPacked = (p.data, p.desc)
+        return (p.data, p.desc)
+    }
+
+    private func backwardBlock(dy: UnsafePointer<Float>, rows: Int, w: (data: UnsafeMutableRawPointer, desc: dnnl_memory_desc_t),
+                               dx: UnsafeMutablePointer<Float>) {
+        let source = UnsafeMutablePointer<UInt16>.allocate(capacity: rows * outFeatures)
+        defer { source.deallocate() }
+        BFloat16Rounding.round(dy, count: rows * outFeatures, into: source)
+        OneDNN.matmul(rows: rows, k: outFeatures, n: inFeatures, types: types, hasBias: false, accumulate: true,
+                      packedWeights: w.desc)
+            .execute(source: source, weights: w.data, bias: nil, destination: dx)
     }
 }

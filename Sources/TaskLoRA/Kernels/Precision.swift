@@ -2,7 +2,7 @@
 /// property of the frozen weights and of the GEMM that reads them, not a second encoder: everything
 /// else — layer norm, softmax, GELU, residuals, RoPE, pooling, attention's own products and every
 /// LoRA matrix — stays float32 at every precision. See docs/precision.md.
-public enum Precision: String, CaseIterable, Sendable {
+public enum Precision: String, CaseIterable, Codable, Sendable {
     /// float32 weights, OpenBLAS `sgemm`: the reference and the default.
     case fp32
     /// bf16 weights pre-packed for oneDNN; activations rounded to bf16 at the GEMM's input;

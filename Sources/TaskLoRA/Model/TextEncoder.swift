@@ -73,10 +73,10 @@ public final class TextEncoder: @unchecked Sendable {
             let qkv = buffer(l, "qkv", t * 3 * h)
             Linear.forward(x: xin, rows: t, inFeatures: h, outFeatures: 3 * h, weight: layer.qkvWeight.data,
                            packed: layer.packed?.qkv, bias: layer.qkvBias.data, y: qkv)
-            let qkvWeight = layer.qkvWeight.data
+            let qkvWeight = layer.qkvWeight.data, packedQkv = layer.packed?.qkv
             tape?.record {
                 Linear.backward(dy: grad(l, "qkv", t * 3 * h), rows: t, inFeatures: h, outFeatures: 3 * h,
-                                weight: qkvWeight, dx: grad(l, "in", t * h))
+                                weight: qkvWeight, packed: packedQkv, dx: grad(l, "in", t * h))
             }
             for target in [LoRATarget.qkv, .query, .key, .value] {
                 linearLoRA(l, target, runs: runs, adapters: adapters, x: xin, inF: h, y: qkv, ldy: 3 * h, tape: tape, training: training,
@@ -99,10 +99,10 @@ public final class TextEncoder: @unchecked Sendable {
             let projected = arena.buffer("projected", count: t * h)
             Linear.forward(x: context, rows: t, inFeatures: h, outFeatures: h, weight: layer.attentionOutWeight.data,
                            packed: layer.packed?.attentionOut, bias: layer.attentionOutBias.data, y: projected)
-            let outWeight = layer.attentionOutWeight.data
+            let outWeight = layer.attentionOutWeight.data, packedAttentionOut = layer.packed?.attentionOut
             tape?.record {
                 Linear.backward(dy: grad(l, "attention", t * h), rows: t, inFeatures: h, outFeatures: h,
-                                weight: outWeight, dx: grad(l, "context", t * h))
+                                weight: outWeight, packed: packedAttentionOut, dx: grad(l, "context", t * h))
             }
             linearLoRA(l, .attentionOutput, runs: runs, adapters: adapters, x: context, inF: h, y: projected, ldy: h,
                        tape: tape, training: training, dy: { grad(l, "attention", t * h) }, dx: { grad(l, "context", t * h) })
@@ -124,10 +124,10 @@ public final class TextEncoder: @unchecked Sendable {
             let pre = buffer(l, "pre", t * f)
             Linear.forward(x: x1, rows: t, inFeatures: h, outFeatures: f, weight: layer.ffnInWeight.data,
                            packed: layer.packed?.ffnIn, bias: layer.ffnInBias.data, y: pre)
-            let ffnInWeight = layer.ffnInWeight.data
+            let ffnInWeight = layer.ffnInWeight.data, packedFfnIn = layer.packed?.ffnIn
             tape?.record {
                 Linear.backward(dy: grad(l, "pre", t * f), rows: t, inFeatures: h, outFeatures: f,
-                                weight: ffnInWeight, dx: grad(l, "x1", t * h))
+                                weight: ffnInWeight, packed: packedFfnIn, dx: grad(l, "x1", t * h))
             }
             linearLoRA(l, .ffnIn, runs: runs, adapters: adapters, x: x1, inF: h, y: pre, ldy: f, tape: tape, training: training,
                        dy: { grad(l, "pre", t * f) }, dx: { grad(l, "x1", t * h) })
@@ -139,10 +139,10 @@ public final class TextEncoder: @unchecked Sendable {
             }
             Linear.forward(x: activated, rows: t, inFeatures: f, outFeatures: h, weight: layer.ffnOutWeight.data,
                            packed: layer.packed?.ffnOut, bias: layer.ffnOutBias.data, y: projected)
-            let ffnOutWeight = layer.ffnOutWeight.data
+            let ffnOutWeight = layer.ffnOutWeight.data, packedFfnOut = layer.packed?.ffnOut
             tape?.record {
                 Linear.backward(dy: grad(l, "ffn", t * h), rows: t, inFeatures: f, outFeatures: h,
-                                weight: ffnOutWeight, dx: grad(l, "activated", t * f))
+                                weight: ffnOutWeight, packed: packedFfnOut, dx: grad(l, "activated", t * f))
             }
             linearLoRA(l, .ffnOut, runs: runs, adapters: adapters, x: activated, inF: f, y: projected, ldy: h, tape: tape,
                        training: training,

@@ -24,10 +24,13 @@ public struct Recipe: Codable, Equatable, Sendable {
     /// embeds at 20,000). nil = the checkpoint's `rotary_emb_base`, which embedding and the
     /// in-training evaluation always use.
     public var rotaryBase: Float?
+    /// The arithmetic of the frozen base's projections, forward and backward (docs/precision.md):
+    /// fp32 (the reference) or bf16. int8 is inference only.
+    public var precision: Precision
 
     public init(model: String, output: String, seed: Int = 42, adapters: [Adapter], loss: Loss = Loss(),
                 data: Dataset, optimizer: Optimizer = Optimizer(), schedule: Schedule = Schedule(),
-                eval: Eval? = nil, save: Save = Save(), rotaryBase: Float? = nil) {
+                eval: Eval? = nil, save: Save = Save(), rotaryBase: Float? = nil, precision: Precision = .fp32) {
         self.model = model
         self.output = output
         self.seed = seed
@@ -39,12 +42,14 @@ public struct Recipe: Codable, Equatable, Sendable {
         self.eval = eval ?? Eval()
         self.save = save
         self.rotaryBase = rotaryBase
+        self.precision = precision
         resolveDefaults(evalMetricGiven: eval != nil, evalDimsGiven: eval != nil)
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case model, output, seed, adapters, loss, data, optimizer, schedule, eval, save
         case rotaryBase = "rotary_base"
+        case precision
     }
 
     public init(from decoder: Decoder) throws {
@@ -61,6 +66,7 @@ public struct Recipe: Codable, Equatable, Sendable {
         eval = try c.value(.eval, or: Eval())
         save = try c.value(.save, or: Save())
         rotaryBase = try c.decodeIfPresent(Float.self, forKey: .rotaryBase)
+        precision = try c.value(.precision, or: .fp32)
         let evalKeys = c.has(.eval) ? try c.nestedContainer(keyedBy: Eval.CodingKeys.self, forKey: .eval) : nil
         resolveDefaults(evalMetricGiven: evalKeys?.has(.metric) ?? false, evalDimsGiven: evalKeys?.has(.dims) ?? false)
     }

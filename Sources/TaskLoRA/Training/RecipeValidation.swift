@@ -21,6 +21,7 @@ extension Recipe {
         }
         try require(save.every >= 0, "save.every", "must be >= 0 (0 = at the end only), got \(save.every)")
         try require(save.keepLast >= 1, "save.keep_last", "must be >= 1, got \(save.keepLast)")
+        try require(precision != .int8, "precision", "int8 is inference only (embed, eval, mine --precision int8); training runs at fp32 or bf16")
         if let base = rotaryBase {
             try require(base > 1 && base.isFinite, "rotary_base", "must be > 1, got \(base)")
         }

@@ -65,7 +65,7 @@ public final class Trainer {
         self.log = log
         run = try RunDirectory(path: recipe.output, create: true)
         let ckpt = try Checkpoint.read(path: recipe.model)
-        encoder = try LoadedModel.loadEncoder(ckpt, path: recipe.model)
+        encoder = try LoadedModel.loadEncoder(ckpt, path: recipe.model, precision: recipe.precision)
         try recipe.validate(against: encoder.config, source: "recipe")
         if let base = recipe.rotaryBase { encoder.rotaryBase = base }
         tokenizer = try LoadedModel.loadTokenizer(ckpt, path: recipe.model, whitespace: recipe.data.whitespace)
@@ -90,7 +90,8 @@ public final class Trainer {
         schedule = LRSchedule(recipe: recipe)
         data = try TrainingData.load(recipe: recipe)
         sampler = try data.makeSampler(recipe: recipe)
-        log("model      \(recipe.model): \(encoder.config.modelType), \(encoder.config.numHiddenLayers) layers, hidden \(encoder.config.hiddenSize)")
+        log("model      \(recipe.model): \(encoder.config.modelType), \(encoder.config.numHiddenLayers) layers, hidden \(encoder.config.hiddenSize)"
+            + (recipe.precision == .fp32 ? "" : ", frozen projections at \(recipe.precision.rawValue)"))
         log("adapters   " + recipe.adapters.enumerated().map { i, a in
             "\(a.name) (rank \(a.rank), alpha \(a.alpha), \(ParameterCount.format(adapters.parameterCount(adapter: i))) parameters)"
         }.joined(separator: ", "))
