@@ -65,16 +65,22 @@ public final class PackedLinear: @unchecked Sendable {
     /// Large products are split into row blocks across `Parallel`, each run by oneDNN on its
     /// worker's thread alone (see `OneDNN`); small ones run on the calling thread.
     public func forward(x: UnsafePointer<Float>, rows: Int, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
-        guard rows > 0 else { return }
-        let parts = Parallel.cores
-        if parts == 1 || rows * inFeatures * outFeatures < BLAS.splitThreshold {
-            forwardBlock(x: x, rows: rows, bias: bias, y: y)
-            return
-        }
-        Parallel.forEachChunk(rows, minChunk: max(1, rows / parts)) { block in
+        inRowBlocks(rows) { block in
             forwardBlock(x: x + block.lowerBound * inFeatures, rows: block.count, bias: bias,
                          y: y + block.lowerBound * outFeatures)
         }
+    }
+
+    /// Runs `work` over `0..<rows` whole on the calling thread when the product is small, else in
+    /// row blocks across `Parallel`, each block on one worker (oneDNN on a team of one).
+    private func inRowBlocks(_ rows: Int, _ work: (Range<Int>) -> Void) {
+        guard rows > 0 else { return }
+        let parts = Parallel.cores
+        if parts == 1 || rows * inFeatures * outFeatures < BLAS.splitThreshold {
+            work(0..<rows)
+            return
+        }
+        Parallel.forEachChunk(rows, minChunk: max(1, rows / parts), work)
     }
 
     private func forwardBlock(x: UnsafePointer<Float>, rows: Int, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
@@ -114,12 +120,7 @@ public final class PackedLinear: @unchecked Sendable {
         precondition(precision == .bf16, "PackedLinear.backward runs at bf16 only")
         guard rows > 0 else { return }
         let w = backwardWeights(weight)
-        let parts = Parallel.cores
-        if parts == 1 || rows * inFeatures * outFeatures < BLAS.splitThreshold {
-            backwardBlock(dy: dy, rows: rows, w: w, dx: dx)
-            return
-        }
-        Parallel.forEachChunk(rows, minChunk: max(1, rows / parts)) { block in
+        inRowBlocks(rows) { block in
             backwardBlock(dy: dy + block.lowerBound * outFeatures, rows: block.count, w: w,
                           dx: dx + block.lowerBound * inFeatures)
         }
