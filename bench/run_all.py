@@ -450,6 +450,11 @@ def write_doc(path, r, a, command, svg_rel):
           f"{g['peak_rss_before_step_mib']:,.0f} | **{g['peak_rss_mib']:,.0f}** |")
         w("")
 
+    w("## Memory that does not grow with the input: `embed` and `mine`\n")
+    w("Peak memory of `tasklora embed` at 0.5 M and 2 M lines and of `tasklora mine` over a 0.25 M- and a 1 M-line "
+      "corpus is measured with `/usr/bin/time`, not timed, so it is not part of this run: the tables and the commands "
+      "that reproduce them are in [performance.md](performance.md#memory-that-does-not-grow-with-the-input-embed-streams) "
+      "and [mining.md](mining.md#memory).\n")
     w("## Caveats\n")
     w("- Ratios only mean something on an otherwise idle machine: check the load average above. Both sides use "
       f"{mc['cores']} threads; on a shared machine torch's OpenMP threads suffer more from contention than "

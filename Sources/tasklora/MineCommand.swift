@@ -102,7 +102,8 @@ struct MineCommand: ParsableCommand {
         case .tuples(let rows): pairList = rows.map { ($0.anchor, $0.positive) }
         default: throw TaskLoRAError.file(pairs, "holds \(dataset.kind.keysDescription), not pairs {anchor, positive}")
         }
-        let corpusFile = try corpus.map { try LineFile(path: $0) }
+        // A sparse line index: the corpus is read in order, and only chosen negatives are read back.
+        let corpusFile = try corpus.map { try LineFile(path: $0, indexEvery: 64) }
         let miner = try HardNegativeMiner(options: minerOptions)
         let sides = HardNegativeMiner.Sides(
             embedder: embedder,

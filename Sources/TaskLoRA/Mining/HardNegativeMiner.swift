@@ -8,8 +8,9 @@ import Foundation
 ///
 /// Memory stays bounded for a corpus larger than RAM: the corpus is read line by line from a
 /// memory map (`LineFile`), its embeddings are streamed to a scratch file and scanned in blocks
-/// (`TopKScan`); what stays in memory is a few tens of bytes a corpus line (its offset, row and
-/// text hash, for de-duplication and for reading a chosen negative back) plus the pairs themselves.
+/// (`TopKScan`, which hands each block's mapped pages back once scanned); what stays in memory is
+/// about 24 bytes a distinct corpus line (its offset, its line number and its text hash, for
+/// de-duplication and for reading a chosen negative back) plus the pairs themselves.
 public struct HardNegativeMiner {
     public enum Sampling: String, Sendable, CaseIterable {
         /// The best-ranked candidates that pass the filters.
@@ -114,39 +115,48 @@ public struct HardNegativeMiner {
         let texts: CorpusTexts = corpus.map { .file($0) } ?? .positives(pairs.map(\.positive))
         let store = try CorpusEmbeddings(folder: scratch, dim: sides.passage.dim ?? sides.embedder.encoder.config.hiddenSize)
         defer { store.remove() }
-        var firstRowOfHash: [UInt64: Int] = [:]
-        var lineOfRow: [Int] = []
+        // De-duplication needs every distinct text's hash while the corpus streams (8 bytes a line in
+        // a set); rows are looked up only for the positives, so that map is the size of the pairs.
+        var seen = Set<UInt64>()
+        var rowOfPositive: [UInt64: Int] = Dictionary(pairs.map { (StableHash.hash($0.positive), -1) }, uniquingKeysWith: { a, _ in a })
+        var rows = DistinctRows()
         var pending: [String] = []
         func flush() throws {
             guard !pending.isEmpty else { return }
             let e = try sides.embedder.embed(pending, options: sides.passage)
             try store.append(e.embeddings)
             pending.removeAll(keepingCapacity: true)
-            progress("corpus", lineOfRow.count, texts.count)
+            progress("corpus", rows.count, texts.count)
         }
         for line in 0..<texts.count {
             let text = try texts.text(line)
             let hash = StableHash.hash(text)
-            if firstRowOfHash[hash] != nil { summary.duplicateCorpusLines += 1; continue }
-            firstRowOfHash[hash] = lineOfRow.count
-            lineOfRow.append(line)
+            guard seen.insert(hash).inserted else {
+                summary.duplicateCorpusLines += 1
+                rows.skip(line: line)
+                continue
+            }
+            if rowOfPositive[hash] == -1 { rowOfPositive[hash] = rows.count }
+            rows.count += 1
             pending.append(text)
             if pending.count >= options.chunk { try flush() }
+            if case .file(let f) = texts, line % options.chunk == 0 { f.release(before: line) }
         }
         try flush()
-        summary.corpusSize = lineOfRow.count
-        let n = lineOfRow.count
+        seen = []
+        summary.corpusSize = rows.count
+        let n = rows.count
         guard n > options.numNegatives else {
             throw TaskLoRAError.file(corpusSource, "has \(n) distinct text\(n == 1 ? "" : "s"), too few for --num-negatives \(options.numNegatives) besides the positive")
         }
         // Every positive must be in the corpus: the one row excluded as "the positive".
         let positiveRows = try pairs.enumerated().map { i, pair -> Int in
-            guard let row = firstRowOfHash[StableHash.hash(pair.positive)] else {
+            guard let row = rowOfPositive[StableHash.hash(pair.positive)], row >= 0 else {
                 throw TaskLoRAError.file(pairsSource, "pair \(i + 1): its positive is not in the corpus \(corpusSource)")
             }
             return row
         }
-        firstRowOfHash = [:]
+        rowOfPositive = [:]
         let corpusMatrix = try store.map()
 
         // 2. Anchors in blocks: embed, scan the corpus, filter, choose.
@@ -156,15 +166,23 @@ public struct HardNegativeMiner {
             let block = Array(pairs[start..<min(start + options.chunk, pairs.count)])
             let anchors = try sides.embedder.embed(block.map(\.anchor), options: sides.query).embeddings
             let candidates = TopKScan.scan(queries: anchors.data, count: block.count,
-                                           corpus: corpusMatrix.floats, rows: n, dim: d, k: k, blockRows: options.corpusBlock)
+                                           corpus: corpusMatrix.floats, rows: n, dim: d, k: k, blockRows: options.corpusBlock,
+                                           scanned: { rows in corpusMatrix.file.discard(before: rows * d * MemoryLayout<Float>.size) })
             for (b, pair) in block.enumerated() {
                 let i = start + b
+                if b % 64 == 0 {
+                    // Random reads (the positive's row, the chosen negatives' lines) fault in whole
+                    // runs of neighbouring pages (the kernel's fault-around); hand them back often,
+                    // or both files end up resident.
+                    corpusMatrix.file.discard(before: corpusMatrix.file.count)
+                    if case .file(let f) = texts { f.release(before: f.count) }
+                }
                 let positiveRow = positiveRows[i]
                 let positiveScore = dot(anchors.data + b * d, corpusMatrix.floats + positiveRow * d, d)
                 let chosen = choose(candidates[b], positiveRow: positiveRow, positiveScore: positiveScore, example: i)
                 guard chosen.count == options.numNegatives else { summary.tooFew += 1; continue }
                 try write(Example(anchor: pair.anchor, positive: pair.positive,
-                                  negatives: try chosen.map { try texts.text(lineOfRow[$0.row]) },
+                                  negatives: try chosen.map { try texts.text(rows.line(ofRow: $0.row)) },
                                   positiveScore: positiveScore, negativeScores: chosen.map(\.score)))
                 summary.written += 1
             }
@@ -197,6 +215,27 @@ public struct HardNegativeMiner {
         var s: Float = 0
         for j in 0..<d { s += a[j] * b[j] }
         return s
+    }
+}
+
+/// Corpus rows (distinct texts, embedded) and the lines they came from, stored as the lines that
+/// were skipped as duplicates: memory grows with the duplicates, not with the corpus.
+struct DistinctRows {
+    var count = 0
+    /// Skipped line numbers, ascending.
+    private var skipped: [Int] = []
+
+    mutating func skip(line: Int) { skipped.append(line) }
+
+    /// The line of row `r`: r plus the number of skipped lines before it. `skipped[j] − j` does not
+    /// decrease in j, so that number is found by bisection: the j with skipped[j] − j ≤ r.
+    func line(ofRow r: Int) -> Int {
+        var lo = 0, hi = skipped.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if skipped[mid] - mid <= r { lo = mid + 1 } else { hi = mid }
+        }
+        return r + lo
     }
 }
 

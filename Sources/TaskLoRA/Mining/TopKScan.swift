@@ -16,8 +16,10 @@ struct TopKScan {
     ///   - corpus: (N, d) row-major float32, L2-normalized (a memory map of the file `CorpusEmbeddings` wrote).
     ///   - k: candidates kept per query (fewer when N < k).
     ///   - blockRows: corpus rows per GEMM; the score block is (Q, blockRows) floats.
+    ///   - scanned: called after each block with the rows scanned so far, so a memory-mapped corpus
+    ///     can hand those pages back (`MappedFile.discard`).
     static func scan(queries: UnsafePointer<Float>, count q: Int, corpus: UnsafePointer<Float>, rows n: Int, dim d: Int,
-                     k: Int, blockRows: Int = 8192) -> [Candidates] {
+                     k: Int, blockRows: Int = 8192, scanned: (Int) -> Void = { _ in }) -> [Candidates] {
         let keep = min(k, n)
         // Per query a min-heap of its best `keep` so far, as parallel arrays (heap[0] = the worst kept).
         var heapScores = [Float](repeating: -.infinity, count: q * keep)
@@ -42,6 +44,7 @@ struct TopKScan {
                             }
                         }
                     }
+                    scanned(start + rows)
                 }
             }
         }
