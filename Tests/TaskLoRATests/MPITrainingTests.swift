@@ -170,6 +170,28 @@ final class MPITrainingTests: XCTestCase {
         XCTAssertEqual(sizes, [2, 2, 2, 2, 1, 1, 1, 1])
     }
 
+    /// The other way: a 1-process run cut back to its step-4 checkpoint and resumed by 2 ranks.
+    func testResumeAtTwoRanksFromACheckpointWrittenByOneProcess() throws {
+        let launcher = try Self.mpirun()
+        let train = try F.write(F.scoredPairs(60, seed: 27), name: "train.jsonl")
+        let ref = F.newDirectory("mpi-up-ref"), dir = F.newDirectory("mpi-up")
+        for out in [ref, dir] {
+            let r = try CLIProcess.run(["train", try Self.writeRecipe(output: out, train: train, steps: 8, extra: Self.cosent)], timeout: 120)
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        let run = try RunDirectory(path: dir, create: false)
+        for path in run.checkpoints() where !path.hasSuffix("step-00000004.h5") { try FileManager.default.removeItem(atPath: path) }
+        try FileManager.default.removeItem(atPath: run.finalPath)
+        let resumed = try CLIProcess.run(["train", "--resume", dir], timeout: 180, launcher: launcher)
+        XCTAssertEqual(resumed.status, 0, resumed.stdout + resumed.stderr)
+        XCTAssertTrue(resumed.stderr.contains("at step 4 (written by 1 rank)"), resumed.stderr)
+        let (diff, size) = Self.difference(try Self.adapters(ref + "/final.h5"), try Self.adapters(dir + "/final.h5"))
+        XCTAssertGreaterThan(size, 0.01)
+        XCTAssertLessThanOrEqual(diff, Self.tolerance)
+        let sizes = try F.metrics(run).map(\.object).filter { $0["loss"] != nil }.map { $0["world_size"] as? Int ?? 0 }
+        XCTAssertEqual(sizes, [1, 1, 1, 1, 2, 2, 2, 2])
+    }
+
     // MARK: - Faults
 
     /// A rank that dies (SIGKILL after step 5) or hangs (after step 5, with a 5 s collective time
@@ -207,5 +229,78 @@ final class MPITrainingTests: XCTestCase {
 
     func testAHungRankEndsTheJobWithinTheTimeLimitNamingIt() throws {
         try checkFault("hang", expect: "rank 1 did not arrive within 5 s")
+    }
+
+    /// SIGTERM to one rank (a scheduler's preemption signal may reach the ranks at different
+    /// moments): every rank stops after the same step, rank 0 saves one checkpoint of it, the job
+    /// exits 143, and a 1-process resume ends as the uninterrupted run.
+    func testSIGTERMToOneRankStopsEveryRankAfterTheSameStepWithACheckpoint() throws {
+        let launcher = try Self.mpirun()
+        let train = try F.write(F.pairs(60, negatives: 2, seed: 25), name: "train.jsonl")
+        let steps = 400
+        let ref = F.newDirectory("mpi-term-ref"), dir = F.newDirectory("mpi-term")
+        let r = try CLIProcess.run(["train", try Self.writeRecipe(output: ref, train: train, steps: steps, extra: Self.infoNCE)],
+                                   timeout: 300)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let job = try CLIProcess(["train", try Self.writeRecipe(output: dir, train: train, steps: steps, extra: Self.infoNCE)],
+                                 launcher: launcher)
+        // Wait for a few steps, then signal the last rank process mpirun started.
+        let deadline = Date().addingTimeInterval(60)
+        while job.isRunning, Date() < deadline,
+              ((try? String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8)) ?? "").split(separator: "\n").count < 20 {
+            usleep(2_000)
+        }
+        let pgrep = Process()
+        pgrep.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
+        pgrep.arguments = ["-P", String(job.pid)]
+        let pipe = Pipe()
+        pgrep.standardOutput = pipe
+        try pgrep.run()
+        pgrep.waitUntilExit()
+        let ranks = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").compactMap { Int32($0) }
+        XCTAssertEqual(ranks.count, 2, "mpirun's children")
+        guard let last = ranks.max() else { return }
+        kill(last, SIGTERM)
+        let status = job.wait(timeout: 60)
+        XCTAssertEqual(status, 143, job.stdout + job.stderr)
+        let run = try RunDirectory(path: dir, create: false)
+        let saved = try XCTUnwrap(run.latestCheckpoint())
+        let k = Int(try Checkpoint.read(path: saved).trainingAttributes["step"] ?? "") ?? 0
+        XCTAssertGreaterThanOrEqual(k, 19)
+        XCTAssertLessThan(k, steps)
+        XCTAssertTrue(job.stdout.contains("interrupted at step \(k) of \(steps)"), job.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run.finalPath))
+        let resumed = try CLIProcess.run(["train", "--resume", dir], timeout: 300)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        let (diff, _) = Self.difference(try Self.adapters(ref + "/final.h5"), try Self.adapters(dir + "/final.h5"))
+        XCTAssertLessThanOrEqual(diff, Self.tolerance)
+    }
+
+    // MARK: - embed
+
+    /// `mpirun -np 2 tasklora embed` (chunks of 7 lines, so shares and chunk edges disagree, and
+    /// empty lines) writes one .npy in input order: the 1-process rows to float rounding.
+    func testEmbedShardedOverTwoRanksWritesRowsInInputOrder() throws {
+        let launcher = try Self.mpirun()
+        var s = F.Sentences(seed: 26)
+        let lines = (0..<31).map { i in i % 9 == 4 ? "" : s.next() }
+        let input = try F.write(lines, name: "texts.txt")
+        let dir = F.newDirectory("mpi-embed")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let args = ["embed", "--model", F.checkpoint, "--input", input, "--chunk", "7", "--output"]
+        let one = try CLIProcess.run(args + [dir + "/one.npy"])
+        XCTAssertEqual(one.status, 0, one.stderr)
+        let two = try CLIProcess.run(args + [dir + "/two.npy"], launcher: launcher)
+        XCTAssertEqual(two.status, 0, two.stdout + two.stderr)
+        XCTAssertTrue(two.stderr.contains("embedded 31 texts") && two.stderr.contains("on 2 ranks"), two.stderr)
+        XCTAssertTrue(two.stderr.contains("3 empty input line(s)"), two.stderr)
+        let a = try NPY.read(path: dir + "/one.npy"), b = try NPY.read(path: dir + "/two.npy")
+        XCTAssertEqual(a.shape, [31, 32])
+        XCTAssertEqual(b.shape, a.shape)
+        let (diff, size) = Self.difference(a.array, b.array)
+        XCTAssertGreaterThan(size, 0.1)
+        XCTAssertLessThanOrEqual(diff, 1e-5)
+        // Rows are distinct texts' embeddings, so a swapped order could not pass the comparison above.
+        XCTAssertNotEqual(Array(a.array[0..<32]), Array(a.array[32..<64]))
     }
 }

@@ -101,20 +101,20 @@ public final class Trainer {
         schedule = LRSchedule(recipe: recipe)
         data = try TrainingData.load(recipe: recipe)
         sampler = try data.makeSampler(recipe: recipe)
-        log("model      \(recipe.model): \(encoder.config.modelType), \(encoder.config.numHiddenLayers) layers, hidden \(encoder.config.hiddenSize)")
-        log("adapters   " + recipe.adapters.enumerated().map { i, a in
+        self.log("model      \(recipe.model): \(encoder.config.modelType), \(encoder.config.numHiddenLayers) layers, hidden \(encoder.config.hiddenSize)")
+        self.log("adapters   " + recipe.adapters.enumerated().map { i, a in
             "\(a.name) (rank \(a.rank), alpha \(a.alpha), \(ParameterCount.format(adapters.parameterCount(adapter: i))) parameters)"
         }.joined(separator: ", "))
-        log("train      \(data.train.count) examples (\(data.train.kind.rawValue)) from \(data.train.source)"
+        self.log("train      \(data.train.count) examples (\(data.train.kind.rawValue)) from \(data.train.source)"
             + (data.train.skipped > 0 ? ", \(data.train.skipped) bad rows skipped" : ""))
         if recipe.data.batches == .perSource {
             let counts = Dictionary(grouping: data.trainSources.sourceOfExample, by: { $0 }).mapValues(\.count)
-            log("batches    each from one file: " + data.trainSources.names.enumerated().map { i, name in
+            self.log("batches    each from one file: " + data.trainSources.names.enumerated().map { i, name in
                 "\(name) \(counts[i] ?? 0)" + (recipe.data.weights.map { " (weight \($0[i]))" } ?? "")
             }.joined(separator: ", "))
         }
-        if let dev = data.dev { log("dev        \(dev.summary)") }
-        if communicator.size > 1 { log("ranks      \(communicator.size) (data-parallel over MPI; rank 0 writes the run)") }
+        if let dev = data.dev { self.log("dev        \(dev.summary)") }
+        if communicator.size > 1 { self.log("ranks      \(communicator.size) (data-parallel over MPI; rank 0 writes the run)") }
         if resume { try restoreLatest() } else if communicator.isRoot { try run.startFresh(recipeYAML: recipe.resolvedYAML()) }
         try checkReplicas(what: "the start")
     }
