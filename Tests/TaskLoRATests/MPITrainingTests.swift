@@ -32,7 +32,7 @@ final class MPITrainingTests: XCTestCase {
     }
 
     /// A recipe file: tiny-bert, one adapter without dropout, `extra` YAML lines appended.
-    static func writeRecipe(output: String, train: String, steps: Int, extra: String) throws -> String {
+    static func writeRecipe(output: String, train: String, dev: String? = nil, steps: Int, extra: String) throws -> String {
         let yaml = """
         model: "\(F.checkpoint)"
         output: "\(output)"
@@ -45,6 +45,7 @@ final class MPITrainingTests: XCTestCase {
             targets: [query, value, intermediate.dense]
         data:
           train: "\(train)"
+          dev: \(dev.map { "\"\($0)\"" } ?? "null")
           batch_size: 6
           max_length: 16
         schedule:
@@ -82,12 +83,13 @@ final class MPITrainingTests: XCTestCase {
         """
 
     /// Runs `tasklora train recipe` with one process and with `mpirun -np 2`; returns both run dirs.
-    private func trainBoth(_ name: String, train: String, steps: Int, extra: String) throws -> (one: String, two: String) {
+    private func trainBoth(_ name: String, train: String, dev: String? = nil, steps: Int, extra: String) throws -> (one: String, two: String) {
         let launcher = try Self.mpirun()
         let one = F.newDirectory("\(name)-np1"), two = F.newDirectory("\(name)-np2")
-        let r1 = try CLIProcess.run(["train", try Self.writeRecipe(output: one, train: train, steps: steps, extra: extra)], timeout: 120)
+        let r1 = try CLIProcess.run(["train", try Self.writeRecipe(output: one, train: train, dev: dev, steps: steps, extra: extra)],
+                                    timeout: 120)
         XCTAssertEqual(r1.status, 0, r1.stderr)
-        let r2 = try CLIProcess.run(["train", try Self.writeRecipe(output: two, train: train, steps: steps, extra: extra)],
+        let r2 = try CLIProcess.run(["train", try Self.writeRecipe(output: two, train: train, dev: dev, steps: steps, extra: extra)],
                                     timeout: 180, launcher: launcher)
         XCTAssertEqual(r2.status, 0, r2.stdout + r2.stderr)
         XCTAssertTrue(r2.stderr.contains("ranks      2"), r2.stderr)
@@ -138,10 +140,17 @@ final class MPITrainingTests: XCTestCase {
         print("MPI InfoNCE: largest adapter difference 1 vs 2 ranks \(diff) (largest value \(size))")
     }
 
-    /// CoSENT with Matryoshka dims and accumulation: 2 ranks equal 1 process.
+    /// CoSENT with Matryoshka dims and accumulation, evaluated on a dev set every 3 steps (rank 0
+    /// evaluates and tells the others): 2 ranks equal 1 process, the evaluations too.
     func testTwoRanksEqualOneProcessCoSENTMatryoshka() throws {
         let train = try F.write(F.scoredPairs(60, seed: 22), name: "train.jsonl")
-        let (one, two) = try trainBoth("mpi-cosent", train: train, steps: 6, extra: Self.cosent)
+        let dev = try F.write(F.scoredPairs(12, seed: 9), name: "dev.jsonl")
+        let (one, two) = try trainBoth("mpi-cosent", train: train, dev: dev, steps: 6, extra: Self.cosent + "\neval:\n  every: 3")
+        let evals = (try F.evalValues(RunDirectory(path: one, create: false)), try F.evalValues(RunDirectory(path: two, create: false)))
+        XCTAssertEqual(evals.0.keys.sorted(), [0, 3, 6])
+        XCTAssertEqual(evals.1.keys.sorted(), [0, 3, 6])
+        for (step, value) in evals.0 { XCTAssertEqual(value, evals.1[step] ?? .nan, accuracy: 1e-4, "eval at step \(step)") }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: two + "/best.h5"))
         let (diff, size) = Self.difference(try Self.adapters(one + "/final.h5"), try Self.adapters(two + "/final.h5"))
         XCTAssertGreaterThan(size, 0.01, "training moved nothing")
         XCTAssertLessThanOrEqual(diff, Self.tolerance)
