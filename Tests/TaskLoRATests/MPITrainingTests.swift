@@ -206,7 +206,7 @@ final class MPITrainingTests: XCTestCase {
     /// A rank that dies (SIGKILL after step 5) or hangs (after step 5, with a 5 s collective time
     /// limit) ends the whole job within bounded time with an error naming it; the last checkpoint
     /// (step 4) reads back, and a 1-process resume from it ends as the uninterrupted run.
-    private func checkFault(_ kind: String, expect: String) throws {
+    private func checkFault(_ kind: String, rank: Int = 1, expect: String) throws {
         let launcher = try Self.mpirun()
         let train = try F.write(F.pairs(60, negatives: 2, seed: 24), name: "train.jsonl")
         let ref = F.newDirectory("mpi-\(kind)-ref"), dir = F.newDirectory("mpi-\(kind)")
@@ -215,7 +215,7 @@ final class MPITrainingTests: XCTestCase {
         let t0 = Date()
         let job = try CLIProcess.run(["train", try Self.writeRecipe(output: dir, train: train, steps: 8, extra: Self.infoNCE)],
                                      timeout: 120, launcher: launcher,
-                                     environment: ["TASKLORA_TEST_FAULT": "1:5:\(kind)", "TASKLORA_MPI_TIMEOUT": "5"])
+                                     environment: ["TASKLORA_TEST_FAULT": "\(rank):5:\(kind)", "TASKLORA_MPI_TIMEOUT": "5"])
         let seconds = Date().timeIntervalSince(t0)
         let output = job.stdout + job.stderr
         XCTAssertNotEqual(job.status, 0, output)
@@ -238,6 +238,12 @@ final class MPITrainingTests: XCTestCase {
 
     func testAHungRankEndsTheJobWithinTheTimeLimitNamingIt() throws {
         try checkFault("hang", expect: "rank 1 did not arrive within 5 s")
+    }
+
+    /// Rank 0 is the one that names missing ranks; when it hangs itself, rank 1 ends the job after
+    /// the time limit and a grace period, and says so.
+    func testAHungRankZeroEndsTheJobFromAnotherRank() throws {
+        try checkFault("hang", rank: 0, expect: "rank 0 did not report; rank 0 may be the one that hangs")
     }
 
     /// SIGTERM to one rank (a scheduler's preemption signal may reach the ranks at different
