@@ -24,9 +24,12 @@ let package = Package(
         // oneDNN for the bf16 and int8 frozen GEMMs. Debian's libdnnl-dev has no pkg-config file;
         // its header and library are on the default paths.
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        // Open MPI for data-parallel runs (docs/distributed.md); only initialized under a launcher.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev"])]),
         .target(
             name: "TaskLoRA",
-            dependencies: ["CBLAS", "CHDF5", "CDNNL", .product(name: "Yams", package: "Yams")],
+            dependencies: ["CBLAS", "CHDF5", "CDNNL", "CMPI", .product(name: "Yams", package: "Yams")],
             swiftSettings: fastMath),
         .executableTarget(
             name: "tasklora",

@@ -15,6 +15,8 @@ Sections (--only picks some; the document is written only when all run, unless -
   long      `tasklora-bench long-input L --layers 12 --hidden 384` for L = 512 … 8192 (one process each) and the
             SVG plot docs/images/long-input-memory.svg
   gradcache `tasklora-bench gradcache`: one mE5-small step of batch 512 at length 192 in GradCache chunks
+  distributed  (only when named in --only) `bench/distributed.py`: step time 1 process × 2 threads vs `mpirun -np 2`
+            × 1 thread, bytes per step, and the projection to 8–512 machines; rewrites its block of docs/distributed.md
 Raw results go to runs/bench/ (git-ignored). --smoke: one short repeat of everything (tiny steps, 2 lengths,
 a small GradCache batch, embed --quick), written to runs/bench-smoke/ and never to docs/.
 """
@@ -536,6 +538,14 @@ def main():
         if "gradcache" in sections:
             log("GradCache…")
             r["gradcache"] = run_gradcache(bench, a)
+        if "distributed" in sections:
+            log("data-parallel (MPI)…")
+            subprocess.run([sys.executable, os.path.join(REPO, "bench", "distributed.py"), "--tasklora", tasklora]
+                           + (["--steps", "3", "--warmup", "1", "--repeats", "1",
+                               "--doc", os.path.join(out_dir, "distributed.md")] if a.smoke else []),
+                           check=True, cwd=REPO)
+            if not ({"sgemm", "train", "profile", "embed", "long", "gradcache"} & set(sections)):
+                return
     LOADS.append(load1())
     r["load_avg_1min"] = LOADS
     with open(os.path.join(out_dir, "results.json"), "w") as f:

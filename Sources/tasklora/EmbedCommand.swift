@@ -8,7 +8,9 @@ struct EmbedCommand: ParsableCommand {
         abstract: "Embed texts: mean pooling, Matryoshka truncation, L2 normalization.",
         discussion: """
             Output row i belongs to input line i. An empty line is embedded as the empty text. \
-            Texts longer than --max-length tokens are truncated and counted in a warning.
+            Texts longer than --max-length tokens are truncated and counted in a warning. \
+            Under `mpirun -np N` the input is sharded over the N processes and rank 0 writes the \
+            output, in input order.
             """)
 
     @OptionGroup var model: ModelOptions
@@ -42,6 +44,13 @@ struct EmbedCommand: ParsableCommand {
     }
 
     func run() throws {
+        try runAsRank { communicator in try embed(communicator) }
+    }
+
+    /// Under `mpirun -np N` each chunk of lines is split into N contiguous shares; every rank embeds
+    /// its share, the rows are all-gathered in rank order (= input order) and rank 0 writes them.
+    private func embed(_ communicator: Communicator) throws {
+        let ranks = communicator.size, root = communicator.isRoot
         let (embedder, adapter, prefix) = try model.load(precision: compute.precision)
         if let pooling { embedder.pooling = pooling }
         // Streamed: the input is memory-mapped and read --chunk lines at a time, each chunk's rows
@@ -54,23 +63,40 @@ struct EmbedCommand: ParsableCommand {
         guard width <= embedder.encoder.config.hiddenSize else {
             throw TaskLoRAError("--dim \(width) is out of range 1...\(embedder.encoder.config.hiddenSize) for this model")
         }
-        let writer = try EmbeddingWriter(path: output, rows: lines.count, dim: width)
-        let bar = lines.count >= 256 ? ProgressBar("embed", total: lines.count) : nil
+        let writer = root ? try EmbeddingWriter(path: output, rows: lines.count, dim: width) : nil
+        let bar = root && lines.count >= 256 ? ProgressBar("embed", total: lines.count) : nil
         let started = Date()
         var empty = 0, truncated = 0, tokens = 0
         for start in stride(from: 0, to: lines.count, by: chunk) {
-            let texts = try (start..<min(start + chunk, lines.count)).map { try lines.text($0) }
+            let count = min(chunk, lines.count - start)
+            let mine = GlobalBatch.exampleRange(examples: count, rank: communicator.rank, size: ranks)
+            let texts = try mine.map { try lines.text(start + $0) }
             empty += texts.filter(\.isEmpty).count
-            let result = try embedder.embed(texts, options: options) { done, _ in bar?.update(start + done) }
-            try writer.append(result.embeddings.data, count: texts.count)
-            lines.release(before: start + texts.count)
-            truncated += result.truncated
-            tokens += result.tokens
+            let result = texts.isEmpty ? nil : try embedder.embed(texts, options: options) { done, _ in
+                bar?.update(start + min(done * ranks, count))
+            }
+            truncated += result?.truncated ?? 0
+            tokens += result?.tokens ?? 0
+            let rows = result?.embeddings ?? Tensor(zeros: [0, width])
+            lines.release(before: start + count)
+            if ranks == 1 {
+                try writer?.append(rows.data, count: texts.count)
+                continue
+            }
+            let all = Tensor(zeros: [count, width])
+            try communicator.allGather(rows.data, counts: (0..<ranks).map {
+                GlobalBatch.exampleRange(examples: count, rank: $0, size: ranks).count * width
+            }, into: all.data, what: "the embeddings of lines \(start + 1)-\(start + count)")
+            try writer?.append(all.data, count: count)
         }
-        try writer.commit()
+        let totals = try DeterministicAllReduce.sum([Int64(empty), Int64(truncated), Int64(tokens)], communicator: communicator,
+                                                    what: "the embedding counts")
+        (empty, truncated, tokens) = (Int(totals[0]), Int(totals[1]), Int(totals[2]))
+        try writer?.commit()
+        guard root else { return }
         let seconds = Date().timeIntervalSince(started)
         note(String(format: "embedded %d texts (%d tokens) in %.3f s: %.1f texts/s", lines.count, tokens,
-                    seconds, Double(lines.count) / max(seconds, 1e-9)))
+                    seconds, Double(lines.count) / max(seconds, 1e-9)) + (ranks > 1 ? " on \(ranks) ranks" : ""))
         if empty > 0 { warn("\(empty) empty input line(s) embedded as the empty text") }
         if truncated > 0 {
             warn("\(truncated) of \(lines.count) inputs were longer than \(batch.maxLength) tokens and were truncated")

@@ -14,6 +14,10 @@ struct TrainCommand: ParsableCommand {
             SIGINT (Ctrl-C) or SIGTERM: the current step is finished, a checkpoint of it saved and \
             named, and the process exits with 130 (SIGINT) or 143 (SIGTERM); resume with --resume. \
             A second signal ends the process at once (the previous checkpoint stays intact).
+
+            Under `mpirun -np N` or `srun` the run is data-parallel over N processes with the same \
+            global batch, data order and results as one process (docs/distributed.md); rank 0 writes \
+            the run directory.
             """)
 
     @Argument(help: "The recipe (.yaml). Optional with --resume, which reads RUN_DIR/recipe.yaml.")
@@ -34,28 +38,42 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        try runAsRank { communicator in try train(communicator) }
+    }
+
+    private func train(_ communicator: Communicator) throws {
+        let root = communicator.isRoot
         let path = recipe ?? resume! + "/recipe.yaml"
         var loaded = try Recipe.load(path: path, overrides: overrides)
         if let resume { loaded.output = resume }
         try loaded.checkInputs(source: path)
         let stop = StopRequest()
         stop.catchInterrupts { signal in
-            note("\(StopRequest.name(of: signal)): saving a checkpoint after the current step (send it again to quit at once)")
+            if root { note("\(StopRequest.name(of: signal)): saving a checkpoint after the current step (send it again to quit at once)") }
         }
-        let trainer = try Trainer(recipe: loaded, resume: resume != nil, log: { note($0) })
+        let trainer = try Trainer(recipe: loaded, resume: resume != nil, communicator: communicator, log: { note($0) })
         trainer.stopRequest = stop
-        let bar = ProgressBar("train", total: loaded.schedule.steps)
+        let bar = root ? ProgressBar("train", total: loaded.schedule.steps) : nil
+        let fault = try RankFault.fromEnvironment()
         let report = try trainer.train(progress: { p in
-            bar.update(p.step, unit: "steps",
-                       status: String(format: "loss %.4f  lr %.2e  %.0f tokens/s", p.loss, p.lr, p.tokensPerSecond))
+            fault?.strike(rank: communicator.rank, step: p.step)
+            bar?.update(p.step, unit: "steps",
+                        status: String(format: "loss %.4f  lr %.2e  %.0f tokens/s", p.loss, p.lr, p.tokensPerSecond))
         }, evaluated: { r in
+            guard root else { return }
             let dims = r.byDim.keys.sorted().map { String(format: "%d: %.4g", $0, r.byDim[$0]![r.metric]!) }.joined(separator: "  ")
             note("eval step \(r.step): \(r.metric) by dim  \(dims)")
         })
         if let signal = trainer.stoppedBy, let checkpoint = trainer.stopCheckpoint {
-            print("interrupted at step \(trainer.step) of \(loaded.schedule.steps): saved \(checkpoint); "
-                  + "continue with: tasklora train --resume \(trainer.run.path)")
+            if root {
+                print("interrupted at step \(trainer.step) of \(loaded.schedule.steps): saved \(checkpoint); "
+                      + "continue with: tasklora train --resume \(trainer.run.path)")
+            }
             throw ExitCode(StopRequest.exitStatus(signal: signal))
+        }
+        guard root else { return }
+        if let mpi = communicator as? MPICommunicator, trainer.step > 0 {
+            note("communication: rank 0 received \(mpi.bytesReceived) bytes in \(mpi.collectives) collectives over this run's steps")
         }
         if let best = trainer.best { note(String(format: "best %@ %.4f at step %d", report?.metric ?? "", best.value, best.step)) }
         if trainer.skippedSteps > 0 { warn("\(trainer.skippedSteps) steps skipped for NaN/Inf loss or gradients") }

@@ -42,8 +42,9 @@ final class CLIProcess {
     /// Starts `tasklora arguments…`; output goes to files read by `stdout` and `stderr`.
     /// `fileSizeLimit` (bytes) runs it under `ulimit -f`, with SIGXFSZ ignored so that a write
     /// past the limit fails with EFBIG instead of killing the process. `directory` is its working
-    /// directory (default: the test's).
-    init(_ arguments: [String], fileSizeLimit: Int? = nil, directory: String? = nil) throws {
+    /// directory (default: the test's). `launcher` (e.g. `mpirun -np 2`) starts the executable.
+    init(_ arguments: [String], fileSizeLimit: Int? = nil, directory: String? = nil, launcher: [String] = [],
+         environment extra: [String: String] = [:]) throws {
         let exe = try CLIProcess.requireExecutable()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tasklora-cli-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -56,11 +57,14 @@ final class CLIProcess {
             // `ulimit -f` counts 1024-byte blocks.
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments = ["-c", "trap '' XFSZ; ulimit -f \(max(1, limit / 1024)); exec \"$0\" \"$@\"", exe] + arguments
+        } else if let first = launcher.first {
+            process.executableURL = URL(fileURLWithPath: first)
+            process.arguments = Array(launcher.dropFirst()) + [exe] + arguments
         } else {
             process.executableURL = URL(fileURLWithPath: exe)
             process.arguments = arguments
         }
-        var environment = ProcessInfo.processInfo.environment
+        var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         environment["SWIFT_BACKTRACE"] = "enable=no"
         process.environment = environment
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
@@ -97,8 +101,10 @@ final class CLIProcess {
 
     /// Runs `tasklora arguments…` to the end (a death by signal fails the test); returns (exit status, stdout, stderr).
     static func run(_ arguments: [String], fileSizeLimit: Int? = nil, directory: String? = nil, timeout: Double = 60,
+                    launcher: [String] = [], environment: [String: String] = [:],
                     file: StaticString = #filePath, line: UInt = #line) throws -> (status: Int32, stdout: String, stderr: String) {
-        let child = try CLIProcess(arguments, fileSizeLimit: fileSizeLimit, directory: directory)
+        let child = try CLIProcess(arguments, fileSizeLimit: fileSizeLimit, directory: directory, launcher: launcher,
+                                   environment: environment)
         let status = child.wait(timeout: timeout, file: file, line: line)
         // An error must be an exit, never a crash (a trap, or a library's exit handler faulting).
         XCTAssertFalse(child.endedBySignal, "tasklora \(arguments) died of signal \(status): \(child.stderr.suffix(2000))",

@@ -27,6 +27,10 @@ public struct RunDirectory: Sendable {
         }
     }
 
+    /// The run directory of another process (rank 0 of a data-parallel job owns it): nothing is
+    /// checked or created here.
+    init(referencing path: String) { self.path = path }
+
     public var metricsPath: String { path + "/metrics.jsonl" }
     public var recipePath: String { path + "/recipe.yaml" }
     public var bestPath: String { path + "/best.h5" }

@@ -38,6 +38,11 @@ public final class Trainer {
     let anchorAdapter: Int, positiveAdapter: Int
     let tape = Tape()
     let log: (String) -> Void
+    /// The job's processes (`SingleProcess` without a launcher). With more than one, every rank
+    /// runs this trainer on its slice of each global micro-batch; rank 0 owns the outputs.
+    public let communicator: Communicator
+    /// Every this many steps (and at every save) the ranks compare checksums of their adapters.
+    public var replicaCheckEvery = 50
 
     public private(set) var step = 0
     public private(set) var skippedSteps = 0
@@ -59,11 +64,17 @@ public final class Trainer {
     /// The checkpoint the last `train` call wrote when it was stopped early.
     public private(set) var stopCheckpoint: String?
 
-    public init(recipe: Recipe, resume: Bool = false, log: @escaping (String) -> Void = { _ in }) throws {
+    /// - Parameter communicator: the job's processes; with more than one, every rank must construct
+    ///   its trainer from the same recipe (and resume from the same run directory, on a shared
+    ///   filesystem), and only rank 0 writes there.
+    public init(recipe: Recipe, resume: Bool = false, communicator: Communicator = SingleProcess(),
+                log: @escaping (String) -> Void = { _ in }) throws {
         try recipe.validate()
         self.recipe = recipe
-        self.log = log
-        run = try RunDirectory(path: recipe.output, create: true)
+        self.communicator = communicator
+        self.log = communicator.isRoot ? log : { _ in }
+        run = communicator.isRoot || resume ? try RunDirectory(path: recipe.output, create: communicator.isRoot)
+            : RunDirectory(referencing: recipe.output)
         let ckpt = try Checkpoint.read(path: recipe.model)
         encoder = try LoadedModel.loadEncoder(ckpt, path: recipe.model, precision: recipe.precision)
         try recipe.validate(against: encoder.config, source: "recipe")
@@ -90,21 +101,23 @@ public final class Trainer {
         schedule = LRSchedule(recipe: recipe)
         data = try TrainingData.load(recipe: recipe)
         sampler = try data.makeSampler(recipe: recipe)
-        log("model      \(recipe.model): \(encoder.config.modelType), \(encoder.config.numHiddenLayers) layers, hidden \(encoder.config.hiddenSize)"
+        self.log("model      \(recipe.model): \(encoder.config.modelType), \(encoder.config.numHiddenLayers) layers, hidden \(encoder.config.hiddenSize)"
             + (recipe.precision == .fp32 ? "" : ", frozen projections at \(recipe.precision.rawValue)"))
-        log("adapters   " + recipe.adapters.enumerated().map { i, a in
+        self.log("adapters   " + recipe.adapters.enumerated().map { i, a in
             "\(a.name) (rank \(a.rank), alpha \(a.alpha), \(ParameterCount.format(adapters.parameterCount(adapter: i))) parameters)"
         }.joined(separator: ", "))
-        log("train      \(data.train.count) examples (\(data.train.kind.rawValue)) from \(data.train.source)"
+        self.log("train      \(data.train.count) examples (\(data.train.kind.rawValue)) from \(data.train.source)"
             + (data.train.skipped > 0 ? ", \(data.train.skipped) bad rows skipped" : ""))
         if recipe.data.batches == .perSource {
             let counts = Dictionary(grouping: data.trainSources.sourceOfExample, by: { $0 }).mapValues(\.count)
-            log("batches    each from one file: " + data.trainSources.names.enumerated().map { i, name in
+            self.log("batches    each from one file: " + data.trainSources.names.enumerated().map { i, name in
                 "\(name) \(counts[i] ?? 0)" + (recipe.data.weights.map { " (weight \($0[i]))" } ?? "")
             }.joined(separator: ", "))
         }
-        if let dev = data.dev { log("dev        \(dev.summary)") }
-        if resume { try restoreLatest() } else { try run.startFresh(recipeYAML: recipe.resolvedYAML()) }
+        if let dev = data.dev { self.log("dev        \(dev.summary)") }
+        if communicator.size > 1 { self.log("ranks      \(communicator.size) (data-parallel over MPI; rank 0 writes the run)") }
+        if resume { try restoreLatest() } else if communicator.isRoot { try run.startFresh(recipeYAML: recipe.resolvedYAML()) }
+        try checkReplicas(what: "the start")
     }
 
     // MARK: - The loop
@@ -117,7 +130,7 @@ public final class Trainer {
         var last: EvalReport? = nil
         if step == 0, data.dev != nil {
             // Step 0: the adapters are still the identity, so this is the base model's score.
-            let report = try evaluate()
+            let report = try evaluateOnRoot()
             // If no later evaluation beats the base model, best.h5 is the identity adapters.
             if try record(report), recipe.save.keepBest { try save(to: run.bestPath) }
             evaluated(report)
@@ -125,7 +138,7 @@ public final class Trainer {
         let started = Date()
         var stepsThisRun = 0
         while step < total {
-            if let signal = stopRequest.signal {
+            if let signal = try agreedStopSignal() {
                 try stopCleanly(signal: signal)
                 return last
             }
@@ -136,12 +149,16 @@ public final class Trainer {
             let p = TrainingProgress(step: step, totalSteps: total, loss: loss, lr: schedule.lr(step: step - 1),
                                      gradNorm: gradNorm, tokensPerSecond: Double(tokens) / max(dt, 1e-9),
                                      elapsed: Date().timeIntervalSince(started), skipped: skipped)
-            try run.appendMetrics(["step": step, "loss": loss, "lr": p.lr, "grad_norm": gradNorm,
-                                   "tokens_per_s": p.tokensPerSecond, "seconds": dt, "skipped": skipped])
+            if communicator.isRoot {
+                try run.appendMetrics(["step": step, "loss": loss, "lr": p.lr, "grad_norm": gradNorm,
+                                       "tokens_per_s": p.tokensPerSecond, "seconds": dt, "skipped": skipped,
+                                       "world_size": communicator.size])
+            }
+            if replicaCheckEvery > 0, step % replicaCheckEvery == 0 { try checkReplicas(what: "step \(step)") }
             progress(p)
             let evalNow = data.dev != nil && ((recipe.eval.every > 0 && step % recipe.eval.every == 0) || step == total)
             if evalNow {
-                let report = try evaluate()
+                let report = try evaluateOnRoot()
                 let improved = try record(report)
                 evaluated(report)
                 last = report
@@ -156,6 +173,7 @@ public final class Trainer {
             if saveNow || step == stopAfterStep { try saveCheckpoint() }
             if step == stopAfterStep { return last }
         }
+        try checkReplicas(what: "step \(step)")
         try save(to: run.finalPath)
         return last
     }
@@ -170,10 +188,30 @@ public final class Trainer {
             let texts = data.train.textBatch(sampled.indices, prefixes: recipe.prefixes)
             let batch = try TrainingBatch.make(texts, recipe: recipe, anchorAdapter: anchorAdapter,
                                                positiveAdapter: positiveAdapter)
-            let ids = tokenize(batch.texts)
+            guard communicator.size > 1 else {
+                let ids = tokenize(batch.texts)
+                tokens += ids.reduce(0) { $0 + $1.count }
+                loss += try forwardBackward(ids, adapterIDs: batch.adapters, loss: batch.loss,
+                                            scale: 1 / Float(accumulation)) / Double(accumulation)
+                continue
+            }
+            // Data-parallel: this rank's contiguous slice of the global micro-batch.
+            let share = GlobalBatch(examples: texts.count, exampleOfRow: batch.exampleOfRow,
+                                    rank: communicator.rank, size: communicator.size)
+            let ids = tokenize(share.ownRows.map { batch.texts[$0] })
             tokens += ids.reduce(0) { $0 + $1.count }
-            loss += try forwardBackward(ids, adapterIDs: batch.adapters, loss: batch.loss,
-                                        scale: 1 / Float(accumulation)) / Double(accumulation)
+            loss += try withRankDropoutStream {
+                try forwardBackward(ids, adapterIDs: share.ownRows.map { batch.adapters[$0] }, loss: batch.loss,
+                                    scale: 1 / Float(accumulation), share: share)
+            } / Double(accumulation)
+        }
+        if communicator.size > 1 {
+            // The LoRA gradients (and the token count) summed over ranks in rank order: every rank
+            // then clips and steps AdamW on the same bits.
+            try DeterministicAllReduce.sum(adapters.gradients, count: adapters.parameterCount, communicator: communicator,
+                                           what: "the gradient all-reduce of step \(step + 1)")
+            tokens = Int(try DeterministicAllReduce.sum([Int64(tokens)], communicator: communicator,
+                                                        what: "the token count of step \(step + 1)")[0])
         }
         step += 1
         if injectNonFiniteAt.contains(step) { loss = .nan }
@@ -196,12 +234,23 @@ public final class Trainer {
     /// With `gradcache_chunk` set, the batch is embedded in chunks without the tape, the loss and its
     /// gradient w.r.t. the pooled embeddings computed on the whole batch, then each chunk re-run with
     /// the tape to back-propagate (GradCache): same gradients, memory of one chunk.
-    func forwardBackward(_ ids: [[Int32]], adapterIDs: [Int], loss: any EmbeddingLoss, scale: Float) throws -> Double {
+    ///
+    /// With `share` (a data-parallel rank), `ids` are this rank's rows of the global micro-batch:
+    /// their pooled embeddings are all-gathered, the loss and its gradient computed over the whole
+    /// global batch, and only this rank's rows back-propagated.
+    func forwardBackward(_ ids: [[Int32]], adapterIDs: [Int], loss: any EmbeddingLoss, scale: Float,
+                         share: GlobalBatch? = nil) throws -> Double {
         let h = encoder.config.hiddenSize, rows = ids.count
         let dims = recipe.loss.matryoshka?.dims ?? [h]
         let matryoshka = try Matryoshka(dims: dims, weights: recipe.loss.matryoshka?.weights)
         let pooled = Tensor(zeros: [rows, h]), dPooled = Tensor(zeros: [rows, h])
-        let chunk = recipe.optimizer.gradcacheChunk > 0 ? recipe.optimizer.gradcacheChunk : rows
+        let chunk = recipe.optimizer.gradcacheChunk > 0 ? recipe.optimizer.gradcacheChunk : max(rows, 1)
+        func lossAndGradient() throws -> Float {
+            guard let share else {
+                return try matryoshka.loss(loss, pooled: pooled.data, rows: rows, hiddenSize: h, dPooled: dPooled.data)
+            }
+            return try globalLoss(matryoshka, loss, share: share, pooled: pooled.data, dPooled: dPooled.data)
+        }
         let chunks = Swift.stride(from: 0, to: rows, by: chunk).map { $0..<min($0 + chunk, rows) }
         func batch(_ r: Range<Int>) -> TokenBatch { TokenBatch(sequences: Array(ids[r]), adapters: Array(adapterIDs[r])) }
 
@@ -210,7 +259,7 @@ public final class Trainer {
             tape.reset()
             let hidden = encoder.forward(b, adapters: adapters, tape: tape)
             pooling.forward(hidden: hidden.data, batch: b, hiddenSize: h, pooled: pooled.data)
-            let value = try matryoshka.loss(loss, pooled: pooled.data, rows: rows, hiddenSize: h, dPooled: dPooled.data)
+            let value = try lossAndGradient()
             try backward(b, dPooled: dPooled.data, scale: scale)
             return Double(value)
         }
@@ -222,7 +271,7 @@ public final class Trainer {
             let hidden = encoder.forward(b, adapters: adapters, training: true)
             pooling.forward(hidden: hidden.data, batch: b, hiddenSize: h, pooled: pooled.data + r.lowerBound * h)
         }
-        let value = try matryoshka.loss(loss, pooled: pooled.data, rows: rows, hiddenSize: h, dPooled: dPooled.data)
+        let value = try lossAndGradient()
         let after = encoder.dropoutRNG
         for (c, r) in chunks.enumerated() {
             encoder.dropoutRNG = streams[c]
@@ -289,7 +338,7 @@ public final class Trainer {
     /// Logs an evaluation; returns whether it is the best so far.
     @discardableResult
     func record(_ report: EvalReport) throws -> Bool {
-        try run.appendEval(report)
+        if communicator.isRoot { try run.appendEval(report) }
         if best == nil || report.value > best!.value {
             best = (report.step, report.value)
             evalsWithoutImprovement = 0
@@ -304,13 +353,18 @@ public final class Trainer {
     /// A stop request between steps: keeps (or writes) the checkpoint of the step just finished.
     private func stopCleanly(signal: Int32) throws {
         let path = run.checkpointPath(step: step)
-        if !FileManager.default.fileExists(atPath: path) { try saveCheckpoint() }
+        // Every rank reaches this after the same step; the decision to save is rank 0's file system's.
+        let exists = try communicator.broadcastFromRoot([FileManager.default.fileExists(atPath: path) ? 1 : 0],
+                                                        what: "the stop after step \(step)")
+        if exists.first != 1 { try saveCheckpoint() }
         stoppedBy = signal
         stopCheckpoint = path
         log("stopped by \(StopRequest.name(of: signal)) after step \(step) of \(recipe.schedule.steps); checkpoint \(path)")
     }
 
     func saveCheckpoint() throws {
+        try checkReplicas(what: "step \(step)")
+        guard communicator.isRoot else { return }
         try save(to: run.checkpointPath(step: step))
         try run.prune(keepLast: recipe.save.keepLast)
     }
@@ -318,6 +372,7 @@ public final class Trainer {
     /// Adapters + everything needed to resume: AdamW moments, step, sampler position, dropout RNG,
     /// counters and the resolved recipe.
     func save(to path: String) throws {
+        guard communicator.isRoot else { return }
         var ckpt = Checkpoint(configJSON: encoder.config.jsonString())
         ckpt.metadata = baseModel.metadata(adapterPath: path).merging(["kind": "adapters", "pooling": pooling.rawValue]) { $1 }
         for (i, name) in adapters.names.enumerated() {
@@ -337,13 +392,14 @@ public final class Trainer {
             "skipped_steps": String(skippedSteps), "consecutive_non_finite": String(consecutiveNonFinite),
             "evals_without_improvement": String(evalsWithoutImprovement),
             "best_step": best.map { String($0.step) } ?? "", "best_value": best.map { String($0.value) } ?? "",
+            "world_size": String(communicator.size),
         ]
         try ckpt.write(to: path)
     }
 
     /// Continues from the newest checkpoint in the run directory that reads back whole.
     func restoreLatest() throws {
-        run.removeAbandonedTemporaryFiles()
+        if communicator.isRoot { run.removeAbandonedTemporaryFiles() }
         for path in run.checkpoints().reversed() {
             let ckpt: Checkpoint
             do { ckpt = try Checkpoint.read(path: path) } catch {
@@ -351,8 +407,9 @@ public final class Trainer {
                 continue
             }
             try restore(ckpt, path: path)
-            log("resuming from \(path) at step \(step)")
-            try run.truncateMetrics(afterStep: step)
+            let from = ckpt.trainingAttributes["world_size"].map { " (written by \($0) rank\($0 == "1" ? "" : "s"))" } ?? ""
+            log("resuming from \(path) at step \(step)\(from)")
+            if communicator.isRoot { try run.truncateMetrics(afterStep: step) }
             return
         }
         throw TaskLoRAError.file(run.path, "has no complete checkpoint to resume from")

@@ -7,6 +7,9 @@ public struct TrainingBatch {
     /// Adapter index of every row.
     public var adapters: [Int]
     public var loss: any EmbeddingLoss
+    /// The batch position (0..<examples) of the example each row belongs to: which rank embeds the
+    /// row in a data-parallel run (`GlobalBatch`).
+    public var exampleOfRow: [Int]
 
     /// Lays out a sampled batch for the recipe's loss.
     public static func make(_ batch: TextBatch, recipe: Recipe, anchorAdapter: Int, positiveAdapter: Int) throws -> TrainingBatch {
@@ -31,18 +34,21 @@ public struct TrainingBatch {
             return TrainingBatch(texts: batch.anchors + batch.positives + negatives,
                                  adapters: [Int](repeating: anchorAdapter, count: n)
                                      + [Int](repeating: positiveAdapter, count: n + negatives.count),
-                                 loss: loss.batch(pairs: n, negativesPerAnchor: k))
+                                 loss: loss.batch(pairs: n, negativesPerAnchor: k),
+                                 exampleOfRow: Array(0..<n) + Array(0..<n) + (0..<n).flatMap { [Int](repeating: $0, count: k) })
         case .cosent:
             guard batch.scores.count == n else { throw TaskLoRAError("CoSENT needs scored pairs (sentence1, sentence2, score)") }
             return TrainingBatch(texts: batch.anchors + batch.positives,
                                  adapters: [Int](repeating: anchorAdapter, count: n) + [Int](repeating: positiveAdapter, count: n),
-                                 loss: CoSENT(temperature: t).batch(scores: batch.scores))
+                                 loss: CoSENT(temperature: t).batch(scores: batch.scores),
+                                 exampleOfRow: Array(0..<n) + Array(0..<n))
         case .separation:
             guard batch.labels.count == n else { throw TaskLoRAError("the separation loss needs labeled texts (text, label)") }
             var ids: [String: Int] = [:]
             let labels = batch.labels.map { l in ids[l] ?? { ids[l] = ids.count; return ids.count - 1 }() }
             return TrainingBatch(texts: batch.anchors, adapters: [Int](repeating: anchorAdapter, count: n),
-                                 loss: CoSENT(temperature: t).separationBatch(labels: labels))
+                                 loss: CoSENT(temperature: t).separationBatch(labels: labels),
+                                 exampleOfRow: Array(0..<n))
         }
     }
 }
