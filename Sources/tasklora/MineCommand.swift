@@ -81,6 +81,13 @@ struct MineCommand: ParsableCommand {
     }
 
     func run() throws {
+        try runAsRank { communicator in try mine(communicator) }
+    }
+
+    /// Under `mpirun -np N` the corpus and the anchors are embedded in shares across the ranks
+    /// (`HardNegativeMiner.Sides`); every rank then ranks the same embeddings, and rank 0 writes.
+    private func mine(_ communicator: Communicator) throws {
+        let root = communicator.isRoot
         let loaded = try model.loadWithPrefixes(precision: precision.precision)
         let embedder = loaded.embedder
         var passageAdapter = loaded.adapter
@@ -108,7 +115,8 @@ struct MineCommand: ParsableCommand {
         let sides = HardNegativeMiner.Sides(
             embedder: embedder,
             query: .init(dim: dim, prefix: loaded.prefix, batchSize: batch.batchSize, maxLength: batch.maxLength, adapter: loaded.adapter),
-            passage: .init(dim: dim, prefix: passagePrefixText, batchSize: batch.batchSize, maxLength: batch.maxLength, adapter: passageAdapter))
+            passage: .init(dim: dim, prefix: passagePrefixText, batchSize: batch.batchSize, maxLength: batch.maxLength, adapter: passageAdapter),
+            communicator: communicator)
         let outputFolder = (output as NSString).deletingLastPathComponent
         var bars: [String: ProgressBar] = [:]
         var lines = Data()
@@ -116,7 +124,7 @@ struct MineCommand: ParsableCommand {
             pairs: pairList, pairsSource: pairs, corpus: corpusFile, sides: sides,
             scratch: scratch ?? (outputFolder.isEmpty ? "." : outputFolder),
             progress: { stage, done, total in
-                if total >= 256 { (bars[stage] ?? { let b = ProgressBar(stage, total: total); bars[stage] = b; return b }()).update(done) }
+                if root, total >= 256 { (bars[stage] ?? { let b = ProgressBar(stage, total: total); bars[stage] = b; return b }()).update(done) }
             },
             write: { example in
                 var object: [String: Any] = ["anchor": example.anchor, "positive": example.positive, "negatives": example.negatives]
@@ -124,6 +132,7 @@ struct MineCommand: ParsableCommand {
                 lines.append(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
                 lines.append(UInt8(ascii: "\n"))
             })
+        guard root else { return }
         try OutputFile.write(lines, to: output)
         note("mined \(summary.written) examples × \(numNegatives) negatives from \(summary.corpusSize) corpus texts → \(output)"
              + (summary.duplicateCorpusLines > 0 ? " (\(summary.duplicateCorpusLines) duplicate corpus lines counted once)" : ""))

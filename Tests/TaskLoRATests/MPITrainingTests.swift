@@ -318,4 +318,30 @@ final class MPITrainingTests: XCTestCase {
         // Rows are distinct texts' embeddings, so a swapped order could not pass the comparison above.
         XCTAssertNotEqual(Array(a.array[0..<32]), Array(a.array[32..<64]))
     }
+
+    // MARK: - mine
+
+    /// `mpirun -np 2 tasklora mine` embeds the corpus and the anchors in shares (corpus chunks that
+    /// do not split evenly) and writes what one process writes: the same negatives for every pair.
+    func testMineShardedOverTwoRanksChoosesTheSameNegatives() throws {
+        let launcher = try Self.mpirun()
+        var s = F.Sentences(seed: 41)
+        let corpus = (0..<45).map { _ in s.next() }
+        let pairs = (0..<13).map { i in "{\"anchor\": \"\(s.next())\", \"positive\": \"\(corpus[i * 3])\"}" }
+        let corpusPath = try F.write(corpus, name: "mine-corpus.txt"), pairsPath = try F.write(pairs, name: "mine-pairs.jsonl")
+        let dir = F.newDirectory("mpi-mine")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let args = ["mine", "--model", F.checkpoint, "--pairs", pairsPath, "--corpus", corpusPath, "--num-negatives", "3",
+                    "--range-max", "10", "--output"]
+        let one = try CLIProcess.run(args + [dir + "/one.jsonl"])
+        XCTAssertEqual(one.status, 0, one.stderr)
+        let two = try CLIProcess.run(args + [dir + "/two.jsonl"], launcher: launcher)
+        XCTAssertEqual(two.status, 0, two.stdout + two.stderr)
+        let a = try String(contentsOfFile: dir + "/one.jsonl", encoding: .utf8)
+        let b = try String(contentsOfFile: dir + "/two.jsonl", encoding: .utf8)
+        XCTAssertEqual(a.split(separator: "\n").count, 13)
+        XCTAssertEqual(b, a)
+        // Only rank 0 reports.
+        XCTAssertEqual(two.stderr.components(separatedBy: "mined 13 examples").count - 1, 1, two.stderr)
+    }
 }

@@ -63,16 +63,36 @@ public struct HardNegativeMiner {
         }
     }
 
-    /// How the anchors and the corpus are embedded (an adapter and prefix each: query and passage side).
+    /// How the anchors and the corpus are embedded (an adapter and prefix each: query and passage
+    /// side), and by whom: under `mpirun -np N` every chunk of texts is split into N contiguous
+    /// shares, each rank embeds its share and the rows are all-gathered in rank order, so every
+    /// rank holds the chunk's embeddings in input order and the result does not depend on N.
     public struct Sides {
         public var embedder: SentenceEmbedder
         public var query: SentenceEmbedder.Options
         public var passage: SentenceEmbedder.Options
+        public var communicator: Communicator
 
-        public init(embedder: SentenceEmbedder, query: SentenceEmbedder.Options, passage: SentenceEmbedder.Options) {
+        public init(embedder: SentenceEmbedder, query: SentenceEmbedder.Options, passage: SentenceEmbedder.Options,
+                    communicator: Communicator = SingleProcess()) {
             self.embedder = embedder
             self.query = query
             self.passage = passage
+            self.communicator = communicator
+        }
+
+        /// (texts, width) embeddings of `texts`, this rank's share embedded here.
+        func embed(_ texts: [String], options: SentenceEmbedder.Options) throws -> Tensor {
+            let ranks = communicator.size
+            guard ranks > 1 else { return try embedder.embed(texts, options: options).embeddings }
+            let width = options.dim ?? embedder.encoder.config.hiddenSize
+            let share = GlobalBatch.exampleRange(examples: texts.count, rank: communicator.rank, size: ranks)
+            let mine = share.isEmpty ? Tensor(zeros: [0, width]) : try embedder.embed(Array(texts[share]), options: options).embeddings
+            let all = Tensor(zeros: [texts.count, width])
+            try communicator.allGather(mine.data, counts: (0..<ranks).map {
+                GlobalBatch.exampleRange(examples: texts.count, rank: $0, size: ranks).count * width
+            }, into: all.data, what: "the embeddings of \(texts.count) texts")
+            return all
         }
     }
 
@@ -123,8 +143,7 @@ public struct HardNegativeMiner {
         var pending: [String] = []
         func flush() throws {
             guard !pending.isEmpty else { return }
-            let e = try sides.embedder.embed(pending, options: sides.passage)
-            try store.append(e.embeddings)
+            try store.append(try sides.embed(pending, options: sides.passage))
             pending.removeAll(keepingCapacity: true)
             progress("corpus", rows.count, texts.count)
         }
@@ -164,7 +183,7 @@ public struct HardNegativeMiner {
         let d = store.dim
         for start in stride(from: 0, to: pairs.count, by: options.chunk) {
             let block = Array(pairs[start..<min(start + options.chunk, pairs.count)])
-            let anchors = try sides.embedder.embed(block.map(\.anchor), options: sides.query).embeddings
+            let anchors = try sides.embed(block.map(\.anchor), options: sides.query)
             let candidates = TopKScan.scan(queries: anchors.data, count: block.count,
                                            corpus: corpusMatrix.floats, rows: n, dim: d, k: k, blockRows: options.corpusBlock,
                                            scanned: { rows in corpusMatrix.file.discard(before: rows * d * MemoryLayout<Float>.size) })
