@@ -49,8 +49,9 @@ struct TrainCommand: ParsableCommand {
             bar.update(p.step, unit: "steps",
                        status: String(format: "loss %.4f  lr %.2e  %.0f tokens/s", p.loss, p.lr, p.tokensPerSecond))
         }, evaluated: { r in
-            let dims = r.byDim.keys.sorted().map { String(format: "%d: %.4g", $0, r.byDim[$0]![r.metric]!) }.joined(separator: "  ")
-            note("eval step \(r.step): \(r.metric) by dim  \(dims)")
+            note(String(format: "eval step %d: score %.4f (eval.select %@; in parentheses: the gain over the base with its native prompts)",
+                        r.step, r.value, loaded.eval.select.rawValue))
+            for line in r.summaryLines { note("  " + line) }
         })
         if let signal = trainer.stoppedBy, let checkpoint = trainer.stopCheckpoint {
             print("interrupted at step \(trainer.step) of \(loaded.schedule.steps): saved \(checkpoint); "

@@ -129,7 +129,7 @@ final class RecipeTests: XCTestCase {
     func testDefaults() throws {
         let r = try recipe()
         XCTAssertEqual(r.seed, 42)
-        XCTAssertEqual(r.adapters[0], Recipe.Adapter(name: "a", rank: 8, alpha: 16, dropout: 0, targets: [.query, .value], prefix: ""))
+        XCTAssertEqual(r.adapters[0], Recipe.Adapter(name: "a", rank: 8, alpha: 16, dropout: 0, targets: [.query, .value], prefix: nil))
         XCTAssertEqual(r.loss, Recipe.Loss(type: .infonce, temperature: 0.05))
         XCTAssertEqual(r.data.train, ["t.jsonl"])
         XCTAssertEqual(r.data.anchorAdapter, "a")
@@ -276,12 +276,12 @@ final class RecipeTests: XCTestCase {
         XCTAssertEqual(r.adapters.map(\.rank), [8, 16])
         XCTAssertEqual(r.adapters[0].prefix, "query: ")
         XCTAssertEqual(r.loss.matryoshka, Recipe.Matryoshka(dims: [32, 64], weights: [1, 1]))
-        XCTAssertEqual(r.data.dev, "dev.csv")
+        XCTAssertEqual(r.data.dev, [Recipe.DevSource(path: "dev.csv")])
         XCTAssertEqual(r.data.anchorAdapter, "q")
         XCTAssertEqual(r.data.positiveAdapter, "p")
         XCTAssertEqual(r.schedule.warmup, 50)
         // null restores the default; a section set to null can be overridden into a map.
-        XCTAssertEqual(try recipe(yaml, ["data.dev=x", "data.dev=null"]).data.dev, nil)
+        XCTAssertEqual(try recipe(yaml, ["data.dev=x", "data.dev=null"]).data.dev, [])
         XCTAssertEqual(try recipe(Self.minimal + "\nloss: {matryoshka: null}", ["loss.matryoshka.dims=[8]"]).loss.matryoshka?.dims, [8])
 
         assertFails(yaml, set: ["adapters.5.rank=8"], "--set adapters.5.rank=8", "\"adapters\" has 2 entries; no entry 5")
@@ -329,7 +329,7 @@ final class RecipeTests: XCTestCase {
             XCTAssertTrue(text.contains(line), "missing \"\(line)\" in\n\(text)")
         }
         XCTAssertFalse(text.contains("9e-1"), text)
-        XCTAssertEqual(try Recipe.parse(yaml: text, source: "resolved").data.dev, "yes")
+        XCTAssertEqual(try Recipe.parse(yaml: text, source: "resolved").data.dev, [Recipe.DevSource(path: "yes")])
     }
 
     // MARK: AdamW
