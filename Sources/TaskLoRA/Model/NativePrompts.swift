@@ -70,7 +70,13 @@ public struct NativePrompts: Equatable, Sendable {
             self.init(prompts: prompts, origin: "recorded")
             return
         }
-        self = Self.infer(sourceName: ckpt.metadata["source"], configJSON: ckpt.configJSON)
+        // An adapter file written before the attribute names its base instead of a source.
+        self = Self.infer(sourceName: ckpt.metadata["source"] ?? ckpt.metadata[BaseModelReference.givenKey], configJSON: ckpt.configJSON)
+    }
+
+    /// The prompts of the checkpoint at `path` (a base, or a run's adapter file), read without its weights.
+    public static func of(checkpointPath path: String) throws -> NativePrompts {
+        try NativePrompts(checkpoint: try Checkpoint.read(path: path, loadWeights: false), source: path)
     }
 
     /// For checkpoints without the attribute: jina-embeddings-v3 by its config (model type or
