@@ -64,17 +64,20 @@ final class RecipeTests: XCTestCase {
 
         let ret = try Recipe.load(path: root + "/recipes/retrieval-xquad-cpu.yaml")
         XCTAssertEqual(ret.adapters.map(\.name), ["retrieval.query", "retrieval.passage"])
-        XCTAssertEqual(ret.adapters[0].prefix, "Represent the query for retrieving evidence documents: ")
-        XCTAssertEqual(ret.adapters[1].prefix, "Represent the document for retrieval: ")
+        // No prefixes: the adapters start from e5's native prompts (the base at its best).
+        XCTAssertEqual(ret.adapters.map(\.prefix), [nil, nil])
+        XCTAssertEqual(ret.resolvingPrefixes(.e5).recipe.prefixes, Prefixes(anchor: "query: ", positive: "passage: "))
+        XCTAssertEqual(ret.eval.select, .minGain)
+        XCTAssertEqual(ret.data.dev.map(\.heldOut), [.pooled, .perFile, .cross])
         XCTAssertEqual(ret.data.anchorAdapter, "retrieval.query")
         XCTAssertEqual(ret.data.positiveAdapter, "retrieval.passage")
         XCTAssertEqual(ret.loss.type, .infonce)
         XCTAssertGreaterThan(ret.loss.hardNegatives, 0)
         XCTAssertEqual(ret.data.format, .squad)
         XCTAssertEqual(ret.eval.metric, .ndcg10)
-        XCTAssertEqual(ret.prefixes, .jinaRetrieval)
         XCTAssertEqual(ret.data.readerFormat, .squad)
-        XCTAssertEqual(sts.prefixes, .symmetric("query: "))
+        XCTAssertEqual(sts.resolvingPrefixes(.e5).recipe.prefixes, .symmetric("query: "))
+        XCTAssertEqual(sts.data.dev.count, 6)
         // Every named recipe format is one the readers know.
         for f in Recipe.DataFormat.allCases where f != .auto {
             var d = sts.data
