@@ -112,15 +112,22 @@ public struct RunReport {
         }.joined(separator: ", ")
         out += "<h2>Against the base at its best</h2><p>base = the base model with its native prompts (\(prompts); \(escape(base.origin))); "
         out += "step \(first.step) = the untrained adapters with the recipe's prompts (its difference to the base is what the recipe's prompts cost); "
-        out += "best = step \(best.step).</p>"
+        let last = evals.last!
+        out += "best = step \(best.step) (best.h5); last = step \(last.step) (final.h5).</p>"
         for b in base.dev {
             let zero = first.dev.first { $0.name == b.name }, top = best.dev.first { $0.name == b.name }
-            out += "<h3>\(escape(b.name)) (\(escape(b.metric)))</h3><table><tr><th>dim</th><th>base</th><th>step \(first.step)</th><th>best</th><th>best − base</th></tr>"
+            let end = last.dev.first { $0.name == b.name }
+            out += "<h3>\(escape(b.name)) (\(escape(b.metric)))</h3><table><tr><th>dim</th><th>base</th><th>step \(first.step)</th>"
+                + "<th>best</th><th>best − base</th><th>last</th><th>last − base</th></tr>"
+            let tie = b.metric == "spearman" ? 0.2 : 0.002
+            func cell(_ gain: Double) -> String {
+                String(format: "<td%@>%+.4f</td>", gain < -tie ? " class=\"below\"" : "", gain)
+            }
             for d in b.dims.keys.sorted() {
-                let bv = b.dims[d]?[b.metric] ?? .nan, z = zero?.dims[d]?[b.metric] ?? .nan, a = top?.dims[d]?[b.metric] ?? .nan
-                let tie = b.metric == "spearman" ? 0.2 : 0.002
-                let cls = a - bv < -tie ? " class=\"below\"" : ""
-                out += String(format: "<tr><td>%d</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td%@>%+.4f</td></tr>", d, bv, z, a, cls, a - bv)
+                let bv = b.dims[d]?[b.metric] ?? .nan, z = zero?.dims[d]?[b.metric] ?? .nan
+                let a = top?.dims[d]?[b.metric] ?? .nan, l = end?.dims[d]?[b.metric] ?? .nan
+                out += String(format: "<tr><td>%d</td><td>%.4f</td><td>%.4f</td><td>%.4f</td>", d, bv, z, a) + cell(a - bv)
+                    + String(format: "<td>%.4f</td>", l) + cell(l - bv) + "</tr>"
             }
             out += "</table>"
         }
