@@ -5,8 +5,9 @@ import Foundation
 public enum SelectionRule: String, RecipeChoice, Sendable {
     /// The mean of the metric over every dev set and evaluated dim.
     case mean
-    /// The smallest gain over the base model with its native prompts, over every dev set and dim:
-    /// protects the weakest set instead of trading it for the others.
+    /// Protects the weakest set instead of trading it for the others: an evaluation below the base
+    /// model with its native prompts on some dev set and dim (beyond the tie margin) ranks by its
+    /// smallest gain, below every evaluation that is not; those rank by their mean gain.
     case minGain = "min_gain"
 }
 
@@ -60,7 +61,14 @@ public enum CheckpointSelection {
         case .minGain:
             if let base {
                 let g = gains(dev, base: base)
-                if !g.isEmpty { return g.map { $0.gain * unit / scale($0.metric) }.min()! }
+                if !g.isEmpty {
+                    // Below the base somewhere (beyond the tie margin): ranked by the smallest gain,
+                    // under every evaluation that is not. At or above it everywhere: by the mean gain,
+                    // so ties with the base do not keep step 0 over a checkpoint that is better elsewhere.
+                    let converted = g.map { $0.gain * unit / scale($0.metric) }
+                    if g.contains(where: \.isBelowBase) { return converted.min()! - unit }
+                    return converted.reduce(0, +) / Double(converted.count)
+                }
             }
             return score(.mean, dev: dev, base: nil)
         case .mean:
