@@ -69,6 +69,9 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: "Write the embeddings used (.npy, normalized, per dim) and their ids/texts here, for scripts/reference/check_metrics.py.")
     var saveEmbeddings: String?
 
+    @Flag(name: .long, inversion: .prefixedNo, help: "With an adapter: also evaluate the base model with its native prompts (the checkpoint's native_prompts: e5's query:/passage:) on the STS and retrieval sets, and show the adapter's gain over it.")
+    var compareBase = true
+
     @OptionGroup var batch: BatchOptions
 
     func validate() throws {
@@ -106,6 +109,13 @@ struct EvalCommand: ParsableCommand {
         let query = try side(queryTask ?? model.task, queryPrefix ?? (queryTask == nil ? model.prefix : nil))
         let document = try side(documentTask ?? model.task, documentPrefix ?? (documentTask == nil ? model.prefix : nil))
         var report = EvaluationReport(model: model.model, dims: dimList, maxLength: batch.maxLength)
+        // The base at its best beside the adapter: adapters off, the family's own prompts.
+        let usesAdapter = model.task != nil || queryTask != nil || documentTask != nil
+        let native = compareBase && usesAdapter ? try NativePrompts.of(checkpointPath: model.model) : nil
+        func baseOptions(_ role: NativePrompts.Role) -> SentenceEmbedder.Options {
+            SentenceEmbedder.Options(prefix: native?.prompt(role) ?? "", batchSize: batch.batchSize, maxLength: batch.maxLength)
+        }
+        if let native { note("comparing with the base model with its native prompts (\(native.origin))") }
         var saved = 0
         if let dir = saveEmbeddings {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -141,9 +151,21 @@ struct EvalCommand: ParsableCommand {
             let pairs = rows.map { ($0.sentence1, $0.sentence2, $0.score) }
             let (texts, ids) = STSEvaluation.uniqueTexts(pairs)
             let e = try embed(texts, main.options, label: name(file), kind: "sts", side: "texts")
-            report.sts.append(.init(name: name(file), file: file, pairs: rows.count, model: main.side,
-                                    results: e.map { STSEvaluation.evaluate(embeddings: $0, ids: ids, gold: pairs.map(\.2)) }))
+            let results = e.map { STSEvaluation.evaluate(embeddings: $0, ids: ids, gold: pairs.map(\.2)) }
+            report.sts.append(.init(name: name(file), file: file, pairs: rows.count, model: main.side, results: results))
             saved += 1
+            if let native {
+                let options = baseOptions(.symmetric)
+                let b = try embed(texts, options, label: name(file) + " (base)", kind: "sts", side: "base-texts")
+                let baseResults = b.map { STSEvaluation.evaluate(embeddings: $0, ids: ids, gold: pairs.map(\.2)) }
+                report.sts.append(.init(name: name(file), file: file, pairs: rows.count,
+                                        model: .init(task: nil, prefix: options.prefix), results: baseResults))
+                report.vsBase += zip(baseResults, results).map { b, a in
+                    .init(dataset: name(file), metric: "spearman", dim: a.dim, base: b.spearman, adapter: a.spearman,
+                          basePrompts: [native.prompt(.symmetric)])
+                }
+                saved += 1
+            }
         }
 
         let squadCount = retrieval.filter { !isDirectory($0) }.count
@@ -164,6 +186,22 @@ struct EvalCommand: ParsableCommand {
                 queries: data.queries.count, documents: data.documents.count, query: query.side, document: document.side,
                 results: zip(dimList, zip(q, d)).map { .init(dim: $0.0, metrics: RetrievalMetrics.evaluate(queries: $0.1.0, documents: $0.1.1, qrels: data.qrels)) }))
             saved += 1
+            if let native {
+                let qo = baseOptions(.query), po = baseOptions(.passage)
+                let bq = try embed(data.queries, qo, label: label + " queries (base)", kind: "retrieval", side: "base-queries", ids: data.queryIDs)
+                let bd = try embed(data.documents, po, label: label + " documents (base)", kind: "retrieval", side: "base-documents", ids: data.documentIDs)
+                let baseResults = zip(dimList, zip(bq, bd)).map { EvaluationReport.DimRetrieval(dim: $0.0, metrics: RetrievalMetrics.evaluate(queries: $0.1.0, documents: $0.1.1, qrels: data.qrels)) }
+                report.retrieval.append(.init(
+                    name: label, format: data.format, queriesFile: path, corpusFile: corpus ?? path,
+                    queries: data.queries.count, documents: data.documents.count, query: .init(task: nil, prefix: qo.prefix),
+                    document: .init(task: nil, prefix: po.prefix), results: baseResults))
+                let adapterResults = report.retrieval[report.retrieval.count - 2].results
+                report.vsBase += zip(baseResults, adapterResults).map { b, a in
+                    .init(dataset: label, metric: "ndcg@10", dim: a.dim, base: b.metrics.ndcg10, adapter: a.metrics.ndcg10,
+                          basePrompts: [qo.prefix, po.prefix])
+                }
+                saved += 1
+            }
         }
 
         for pair in Swift.stride(from: 0, to: bitext.count, by: 2) {

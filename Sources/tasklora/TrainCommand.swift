@@ -61,8 +61,9 @@ struct TrainCommand: ParsableCommand {
                         status: String(format: "loss %.4f  lr %.2e  %.0f tokens/s", p.loss, p.lr, p.tokensPerSecond))
         }, evaluated: { r in
             guard root else { return }
-            let dims = r.byDim.keys.sorted().map { String(format: "%d: %.4g", $0, r.byDim[$0]![r.metric]!) }.joined(separator: "  ")
-            note("eval step \(r.step): \(r.metric) by dim  \(dims)")
+            note(String(format: "eval step %d: score %.4f (eval.select %@; in parentheses: the gain over the base with its native prompts)",
+                        r.step, r.value, loaded.eval.select.rawValue))
+            for line in r.summaryLines { note("  " + line) }
         })
         if let signal = trainer.stoppedBy, let checkpoint = trainer.stopCheckpoint {
             if root {

@@ -64,17 +64,20 @@ final class RecipeTests: XCTestCase {
 
         let ret = try Recipe.load(path: root + "/recipes/retrieval-xquad-cpu.yaml")
         XCTAssertEqual(ret.adapters.map(\.name), ["retrieval.query", "retrieval.passage"])
-        XCTAssertEqual(ret.adapters[0].prefix, "Represent the query for retrieving evidence documents: ")
-        XCTAssertEqual(ret.adapters[1].prefix, "Represent the document for retrieval: ")
+        // No prefixes: the adapters start from e5's native prompts (the base at its best).
+        XCTAssertEqual(ret.adapters.map(\.prefix), [nil, nil])
+        XCTAssertEqual(ret.resolvingPrefixes(.e5).recipe.prefixes, Prefixes(anchor: "query: ", positive: "passage: "))
+        XCTAssertEqual(ret.eval.select, .minGain)
+        XCTAssertEqual(ret.data.dev.map(\.heldOut), [.pooled, .perFile, .cross])
         XCTAssertEqual(ret.data.anchorAdapter, "retrieval.query")
         XCTAssertEqual(ret.data.positiveAdapter, "retrieval.passage")
         XCTAssertEqual(ret.loss.type, .infonce)
         XCTAssertGreaterThan(ret.loss.hardNegatives, 0)
         XCTAssertEqual(ret.data.format, .squad)
         XCTAssertEqual(ret.eval.metric, .ndcg10)
-        XCTAssertEqual(ret.prefixes, .jinaRetrieval)
         XCTAssertEqual(ret.data.readerFormat, .squad)
-        XCTAssertEqual(sts.prefixes, .symmetric("query: "))
+        XCTAssertEqual(sts.resolvingPrefixes(.e5).recipe.prefixes, .symmetric("query: "))
+        XCTAssertEqual(sts.data.dev.count, 6)
         // Every named recipe format is one the readers know.
         for f in Recipe.DataFormat.allCases where f != .auto {
             var d = sts.data
@@ -129,7 +132,7 @@ final class RecipeTests: XCTestCase {
     func testDefaults() throws {
         let r = try recipe()
         XCTAssertEqual(r.seed, 42)
-        XCTAssertEqual(r.adapters[0], Recipe.Adapter(name: "a", rank: 8, alpha: 16, dropout: 0, targets: [.query, .value], prefix: ""))
+        XCTAssertEqual(r.adapters[0], Recipe.Adapter(name: "a", rank: 8, alpha: 16, dropout: 0, targets: [.query, .value], prefix: nil))
         XCTAssertEqual(r.loss, Recipe.Loss(type: .infonce, temperature: 0.05))
         XCTAssertEqual(r.data.train, ["t.jsonl"])
         XCTAssertEqual(r.data.anchorAdapter, "a")
@@ -282,12 +285,12 @@ final class RecipeTests: XCTestCase {
         XCTAssertEqual(r.adapters.map(\.rank), [8, 16])
         XCTAssertEqual(r.adapters[0].prefix, "query: ")
         XCTAssertEqual(r.loss.matryoshka, Recipe.Matryoshka(dims: [32, 64], weights: [1, 1]))
-        XCTAssertEqual(r.data.dev, "dev.csv")
+        XCTAssertEqual(r.data.dev, [Recipe.DevSource(path: "dev.csv")])
         XCTAssertEqual(r.data.anchorAdapter, "q")
         XCTAssertEqual(r.data.positiveAdapter, "p")
         XCTAssertEqual(r.schedule.warmup, 50)
         // null restores the default; a section set to null can be overridden into a map.
-        XCTAssertEqual(try recipe(yaml, ["data.dev=x", "data.dev=null"]).data.dev, nil)
+        XCTAssertEqual(try recipe(yaml, ["data.dev=x", "data.dev=null"]).data.dev, [])
         XCTAssertEqual(try recipe(Self.minimal + "\nloss: {matryoshka: null}", ["loss.matryoshka.dims=[8]"]).loss.matryoshka?.dims, [8])
 
         assertFails(yaml, set: ["adapters.5.rank=8"], "--set adapters.5.rank=8", "\"adapters\" has 2 entries; no entry 5")
@@ -335,7 +338,7 @@ final class RecipeTests: XCTestCase {
             XCTAssertTrue(text.contains(line), "missing \"\(line)\" in\n\(text)")
         }
         XCTAssertFalse(text.contains("9e-1"), text)
-        XCTAssertEqual(try Recipe.parse(yaml: text, source: "resolved").data.dev, "yes")
+        XCTAssertEqual(try Recipe.parse(yaml: text, source: "resolved").data.dev, [Recipe.DevSource(path: "yes")])
     }
 
     // MARK: AdamW

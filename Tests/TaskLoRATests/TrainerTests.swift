@@ -345,7 +345,11 @@ final class TrainerTests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: path), path)
         }
         XCTAssertEqual(run.checkpoints(), [run.checkpointPath(step: 4), run.checkpointPath(step: 5)])
-        XCTAssertEqual(try Recipe.load(path: run.recipePath), recipe)
+        // The stored recipe is what ran: the left-out prefix resolved to the base's native prompt
+        // (tiny-bert's family has none).
+        XCTAssertNil(recipe.adapters[0].prefix)
+        XCTAssertEqual(t.recipe.adapters[0].prefix, "")
+        XCTAssertEqual(try Recipe.load(path: run.recipePath), t.recipe)
         let final = try Checkpoint.read(path: run.finalPath)
         XCTAssertEqual(final.metadata["base_model"], F.checkpoint)
         XCTAssertNotNil(final.adapters["task"])
@@ -371,7 +375,8 @@ final class TrainerTests: XCTestCase {
         let train = try F.write(F.pairs(24), name: "train.jsonl")
         let t = try Trainer(recipe: try F.recipe(train: train, dev: nil, output: F.newDirectory("held"),
                                                  overrides: ["data.held_out=0.25", "schedule.steps=3", "save.every=0"]))
-        guard case .retrieval(let queries, let corpus, _, _)? = t.data.dev else { return XCTFail("no retrieval dev set") }
+        XCTAssertEqual(t.data.dev.map(\.name), ["held-out"])
+        guard case .retrieval(let queries, let corpus, _, _)? = t.data.dev.first?.set else { return XCTFail("no retrieval dev set") }
         XCTAssertEqual(queries.count, 6)
         XCTAssertEqual(t.data.train.count, 18)
         guard case .pairs(let rows) = t.data.train.examples else { return XCTFail("not pairs") }

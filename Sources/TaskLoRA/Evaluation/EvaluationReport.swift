@@ -81,9 +81,27 @@ public struct EvaluationReport: Codable, Sendable {
     public var retrieval: [Retrieval] = []
     public var bitext: [Bitext] = []
     public var classification: [Classification] = []
+    /// The adapters against the base model with its native prompts (`--compare-base`), per dataset
+    /// and dim: STS Spearman ×100, retrieval nDCG@10.
+    public var vsBase: [BaseRow] = []
+
+    public struct BaseRow: Codable, Sendable {
+        public var dataset: String, metric: String, dim: Int
+        public var base: Double, adapter: Double
+        public var basePrompts: [String]
+        public var gain: Double { adapter - base }
+        /// Below the base beyond the tie margin (0.002 of [0, 1] metrics; 0.2 of Spearman ×100).
+        public var belowBase: Bool { gain < -0.002 * (metric == "spearman" ? 100 : 1) }
+        public init(dataset: String, metric: String, dim: Int, base: Double, adapter: Double, basePrompts: [String]) {
+            self.dataset = dataset; self.metric = metric; self.dim = dim; self.base = base; self.adapter = adapter
+            self.basePrompts = basePrompts
+        }
+        enum CodingKeys: String, CodingKey { case dataset, metric, dim, base, adapter, basePrompts = "base_prompts" }
+    }
 
     enum CodingKeys: String, CodingKey {
         case model, dims, maxLength = "max_length", sts, retrieval, bitext, classification
+        case vsBase = "vs_base"
     }
 
     public init(model: String, dims: [Int], maxLength: Int) {
@@ -122,6 +140,18 @@ public struct EvaluationReport: Codable, Sendable {
         if !classification.isEmpty {
             out += "\n## k-NN classification (×100)\n\n| dataset | task | k | dim | accuracy | macro-F1 |\n|---|---|---:|---:|---:|---:|\n"
             for d in classification { for r in d.results { out += "| \(d.name) | \(d.model.task ?? "base") | \(d.k) | \(r.dim) | \(f(r.accuracy)) | \(f(r.macroF1)) |\n" } }
+        }
+        if !vsBase.isEmpty {
+            let below = vsBase.filter(\.belowBase)
+            out += "\n## Against the base with its native prompts\n\n"
+            out += below.isEmpty ? "At or above the base on every dataset and dim (ties within 0.002).\n\n"
+                : "**Below the base on \(below.count) dataset/dim pair\(below.count == 1 ? "" : "s"):** "
+                  + below.map { "\($0.dataset) at \($0.dim)" }.joined(separator: ", ") + ".\n\n"
+            out += "| dataset | metric | dim | base (native prompts) | adapter | Δ |\n|---|---|---:|---:|---:|---:|\n"
+            for r in vsBase {
+                out += "| \(r.dataset) | \(r.metric) | \(r.dim) | \(String(format: "%.4f", r.base)) | \(String(format: "%.4f", r.adapter)) | "
+                    + String(format: "%+.4f", r.gain) + (r.belowBase ? " (below)" : "") + " |\n"
+            }
         }
         return out
     }

@@ -14,6 +14,12 @@ public struct ImportedModel {
     /// fields such as jina-embeddings-v3's `lora_adaptations` and `task_instructions`).
     public var configJSON: String? = nil
 
+    /// The family's prompts per role: jina-embeddings-v3's task instructions from its config, e5's
+    /// by the source's name, none otherwise.
+    public var nativePrompts: NativePrompts {
+        NativePrompts.infer(sourceName: source, configJSON: configJSON ?? config.jsonString())
+    }
+
     public var parameterCount: Int { tensors.values.reduce(0) { $0 + $1.count } }
 
     /// The checkpoint that stores this model and the adapters it came with.
@@ -24,6 +30,8 @@ public struct ImportedModel {
         ckpt.weights = tensors
         ckpt.metadata["source"] = (source as NSString).lastPathComponent
         ckpt.metadata["pooling"] = pooling.rawValue
+        // Recorded at import, "{}" for a family without prompts, so later readers need not guess.
+        ckpt.metadata[NativePrompts.metadataKey] = nativePrompts.json
         return ckpt
     }
 }

@@ -5,12 +5,31 @@ import Foundation
 /// Matryoshka dim before vs after training, and the before/after table.
 public struct RunReport {
     public struct StepLine { public var step: Int; public var loss: Double?; public var lr: Double?; public var tokensPerSecond: Double? }
-    public struct EvalLine { public var step: Int; public var metric: String; public var dims: [Int: [String: Double]] }
+    public struct EvalLine {
+        public var step: Int; public var metric: String; public var dims: [Int: [String: Double]]
+        /// The `eval.select` score (nil in runs written before it existed).
+        public var value: Double? = nil
+        /// Every dev set: name → (metric, dim → metric name → value).
+        public var dev: [(name: String, metric: String, dims: [Int: [String: Double]])] = []
+    }
+    /// The base model with its native prompts, from the step-0 evaluation.
+    public struct BaseLine {
+        public var prompts: [String: String]
+        public var origin: String
+        public var dev: [(name: String, metric: String, dims: [Int: [String: Double]])]
+    }
+    /// The `below_base` record written at the end of a run whose best checkpoint is below the base.
+    public struct BelowBase {
+        public var step: Int, bestStep: Int
+        public var below: [(dev: String, dim: Int, metric: String, base: Double, adapter: Double)]
+    }
 
     public let runPath: String
     public var steps: [StepLine] = []
     public var evals: [EvalLine] = []
     public var recipeYAML: String = ""
+    public var base: BaseLine?
+    public var belowBase: BelowBase?
 
     /// Reads `metrics.jsonl` (and `recipe.yaml`) of a run directory.
     public init(runPath: String) throws {
@@ -26,10 +45,21 @@ public struct RunReport {
                 throw TaskLoRAError.file(metrics, "line \(n + 1) is not a metrics object")
             }
             if let e = obj["eval"] as? [String: Any] {
-                var dims: [Int: [String: Double]] = [:]
-                for (k, v) in (e["dims"] as? [String: [String: Double]]) ?? [:] { if let d = Int(k) { dims[d] = v } }
-                lastEval[step] = EvalLine(step: step, metric: e["metric"] as? String ?? "", dims: dims)
-            } else {
+                lastEval[step] = EvalLine(step: step, metric: e["metric"] as? String ?? "", dims: Self.dims(e["dims"]),
+                                          value: e["value"] as? Double, dev: Self.devList(e["dev"]))
+                if let b = e["base"] as? [String: Any] {
+                    base = BaseLine(prompts: b["prompts"] as? [String: String] ?? [:], origin: b["origin"] as? String ?? "",
+                                    dev: Self.devList(b["dev"]))
+                }
+            } else if obj["event"] as? String == "below_base" {
+                let below = (obj["below"] as? [[String: Any]] ?? []).compactMap { g -> (String, Int, String, Double, Double)? in
+                    guard let dev = g["dev"] as? String, let dim = g["dim"] as? Int, let metric = g["metric"] as? String,
+                          let b = g["base"] as? Double, let a = g["adapter"] as? Double else { return nil }
+                    return (dev, dim, metric, b, a)
+                }
+                belowBase = BelowBase(step: step, bestStep: obj["best_step"] as? Int ?? -1,
+                                      below: below.map { (dev: $0.0, dim: $0.1, metric: $0.2, base: $0.3, adapter: $0.4) })
+            } else if obj["event"] == nil {
                 lastStep[step] = StepLine(step: step, loss: obj["loss"] as? Double, lr: obj["lr"] as? Double,
                                           tokensPerSecond: obj["tokens_per_s"] as? Double)
             }
@@ -40,9 +70,74 @@ public struct RunReport {
         recipeYAML = (try? String(contentsOfFile: runPath + "/recipe.yaml", encoding: .utf8)) ?? ""
     }
 
+    static func dims(_ raw: Any?) -> [Int: [String: Double]] {
+        var dims: [Int: [String: Double]] = [:]
+        for (k, v) in (raw as? [String: [String: Double]]) ?? [:] { if let d = Int(k) { dims[d] = v } }
+        return dims
+    }
+
+    static func devList(_ raw: Any?) -> [(name: String, metric: String, dims: [Int: [String: Double]])] {
+        (raw as? [[String: Any]] ?? []).compactMap { o in
+            guard let name = o["name"] as? String, let metric = o["metric"] as? String else { return nil }
+            return (name, metric, dims(o["dims"]))
+        }
+    }
+
+    /// The evaluation best.h5 holds: the highest `eval.select` score (the first on ties), or, for
+    /// runs written before it existed, the first dev set's metric at its largest dim.
+    func bestEval() -> EvalLine? {
+        guard let first = evals.first else { return nil }
+        if let step = belowBase?.bestStep, let e = evals.first(where: { $0.step == step }) { return e }
+        if evals.allSatisfy({ $0.value != nil }) {
+            return evals.reduce(first) { ($1.value! > $0.value!) ? $1 : $0 }
+        }
+        let top = first.dims.keys.max() ?? 0
+        return evals.max { ($0.dims[top]?[first.metric] ?? -.infinity) < ($1.dims[top]?[first.metric] ?? -.infinity) }
+    }
+
+    /// The warning and the per-dev-set table against the base with its native prompts.
+    func baseSection() -> String {
+        guard let base, let first = evals.first, let best = bestEval() else { return "" }
+        var out = ""
+        if let b = belowBase {
+            out += "<div class=\"warn\"><b>The best checkpoint (step \(b.bestStep)) is below the base model with its native prompts</b> on "
+            out += b.below.map { g in
+                escape(g.dev) + String(format: " at dim %d (%@ %.4f vs base %.4f, %+.4f)", g.dim, g.metric, g.adapter, g.base, g.adapter - g.base)
+            }.joined(separator: "; ") + ".</div>"
+        } else {
+            out += "<p class=\"ok\">The best checkpoint (step \(best.step)) is at or above the base model with its native prompts on every dev set and dim (ties within 0.002).</p>"
+        }
+        let prompts = base.prompts.isEmpty ? "none" : ["query", "passage", "symmetric"].compactMap { r in
+            base.prompts[r].map { "\(r) <code>\(escape($0))</code>" }
+        }.joined(separator: ", ")
+        out += "<h2>Against the base at its best</h2><p>base = the base model with its native prompts (\(prompts); \(escape(base.origin))); "
+        out += "step \(first.step) = the untrained adapters with the recipe's prompts (its difference to the base is what the recipe's prompts cost); "
+        let last = evals.last!
+        out += "best = step \(best.step) (best.h5); last = step \(last.step) (final.h5).</p>"
+        for b in base.dev {
+            let zero = first.dev.first { $0.name == b.name }, top = best.dev.first { $0.name == b.name }
+            let end = last.dev.first { $0.name == b.name }
+            out += "<h3>\(escape(b.name)) (\(escape(b.metric)))</h3><table><tr><th>dim</th><th>base</th><th>step \(first.step)</th>"
+                + "<th>best</th><th>best − base</th><th>last</th><th>last − base</th></tr>"
+            let tie = b.metric == "spearman" ? 0.2 : 0.002
+            func cell(_ gain: Double) -> String {
+                String(format: "<td%@>%+.4f</td>", gain < -tie ? " class=\"below\"" : "", gain)
+            }
+            for d in b.dims.keys.sorted() {
+                let bv = b.dims[d]?[b.metric] ?? .nan, z = zero?.dims[d]?[b.metric] ?? .nan
+                let a = top?.dims[d]?[b.metric] ?? .nan, l = end?.dims[d]?[b.metric] ?? .nan
+                out += String(format: "<tr><td>%d</td><td>%.4f</td><td>%.4f</td><td>%.4f</td>", d, bv, z, a) + cell(a - bv)
+                    + String(format: "<td>%.4f</td>", l) + cell(l - bv) + "</tr>"
+            }
+            out += "</table>"
+        }
+        return out
+    }
+
     public func html() -> String {
         var body = "<h1>tasklora run: \(escape((runPath as NSString).lastPathComponent))</h1>"
         body += "<p>\(steps.count) steps logged, \(evals.count) evaluations. Source: <code>\(escape(runPath))/metrics.jsonl</code></p>"
+        body += baseSection()
         if !steps.isEmpty {
             let raw = steps.compactMap { s in s.loss.map { (x: Double(s.step), y: $0) } }
             // Exponential moving average (0.9) shows the trend through batch-to-batch noise.
@@ -62,7 +157,7 @@ public struct RunReport {
             body += SVGPlot(title: "Dev \(metric) by step", xLabel: "step", yLabel: metric, series: dims.map { d in
                 .init(name: "dim \(d)", points: evals.compactMap { e in e.dims[d]?[metric].map { (Double(e.step), $0) } })
             }).render()
-            let best = evals.max { ($0.dims[dims.last!]?[metric] ?? -.infinity) < ($1.dims[dims.last!]?[metric] ?? -.infinity) }!
+            let best = bestEval()!
             body += SVGPlot(title: "Dev \(metric) by Matryoshka dim", xLabel: "dim", yLabel: metric, series: [
                 .init(name: "before (step \(first.step))", points: dims.compactMap { d in first.dims[d]?[metric].map { (Double(d), $0) } }),
                 .init(name: "best (step \(best.step))", points: dims.compactMap { d in best.dims[d]?[metric].map { (Double(d), $0) } }),
@@ -80,14 +175,16 @@ public struct RunReport {
                 }
                 body += "</tr>"
             }
-            body += "</table><p>before = step \(first.step) (the untrained adapter is the identity, i.e. the base model); best = step \(best.step) by \(escape(metric)) at dim \(dims.last!).</p>"
+            body += "</table><p>before = step \(first.step) (the untrained adapter is the identity, i.e. the base model with the recipe's prompts); best = step \(best.step)"
+                + (best.value == nil ? " by \(escape(metric)) at dim \(dims.last!)" : " by the eval.select score") + ".</p>"
         }
         if !recipeYAML.isEmpty { body += "<h2>Recipe</h2><pre>\(escape(recipeYAML))</pre>" }
         return """
             <!DOCTYPE html><html><head><meta charset="utf-8"><title>tasklora report</title>
             <style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}
             svg{display:block;margin:1em 0}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
-            pre{background:#f6f6f6;padding:1em;overflow:auto}</style></head><body>\(body)</body></html>
+            pre{background:#f6f6f6;padding:1em;overflow:auto}
+            .warn{background:#fde8e8;border:1px solid #c33;padding:.6em 1em}.ok{color:#262}td.below{background:#fde8e8;color:#a00}</style></head><body>\(body)</body></html>
             """
     }
 }

@@ -89,6 +89,9 @@ public struct Recipe: Codable, Equatable, Sendable {
                  positive: adapter(named: data.positiveAdapter)?.prefix ?? "")
     }
 
+    /// The prefix adapter `index` embeds with ("" while unresolved).
+    public func prefix(ofAdapter index: Int) -> String { adapters[index].prefix ?? "" }
+
     // MARK: Loading
 
     /// Reads a recipe file, applies `--set key.path=value` overrides, decodes and validates it.

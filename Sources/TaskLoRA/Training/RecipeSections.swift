@@ -12,14 +12,15 @@ extension Recipe {
         public var alpha: Double
         public var dropout: Double
         public var targets: [LoRATarget]
-        /// Instruction prefix prepended to every text this adapter embeds.
-        public var prefix: String
+        /// Instruction prefix prepended to every text this adapter embeds; nil (left out) = the
+        /// base model's native prompt for the adapter's role (`NativePrompts`, filled in by the trainer).
+        public var prefix: String?
         /// Name of an adapter in the model checkpoint whose weights seed this one.
         public var initFrom: String?
 
         /// PEFT's defaults (r 8, alpha 16, no dropout, query and value).
         public init(name: String, rank: Int = 8, alpha: Double = 16, dropout: Double = 0,
-                    targets: [LoRATarget] = [.query, .value], prefix: String = "", initFrom: String? = nil) {
+                    targets: [LoRATarget] = [.query, .value], prefix: String? = nil, initFrom: String? = nil) {
             self.name = name
             self.rank = rank
             self.alpha = alpha
@@ -44,7 +45,7 @@ extension Recipe {
             rank = try c.value(.rank, or: d.rank)
             alpha = try c.value(.alpha, or: d.alpha)
             dropout = try c.value(.dropout, or: d.dropout)
-            prefix = try c.value(.prefix, or: d.prefix)
+            prefix = try c.decodeIfPresent(String.self, forKey: .prefix)
             initFrom = try c.decodeIfPresent(String.self, forKey: .initFrom)
             if c.has(.targets) {
                 // A single name is accepted as a one-element list; aliases (q_proj, Wqkv, ...) too.
@@ -111,9 +112,14 @@ extension Recipe {
         /// InfoNCE: hard negatives per example, taken from the data (0 = in-batch negatives only).
         public var hardNegatives: Int
         public var matryoshka: Matryoshka?
+        /// Weight of the base-consistency term (BaseConsistencyLoss: mean squared cosine distance of
+        /// the adapter's embeddings to the frozen base's on the training batch); 0 = off.
+        public var baseConsistency: Double
 
         public init(type: LossType = .infonce, temperature: Double = 0.05, reverse: Bool = false,
-                    symmetric: Bool = false, hardNegatives: Int = 0, matryoshka: Matryoshka? = nil) {
+                    symmetric: Bool = false, hardNegatives: Int = 0, matryoshka: Matryoshka? = nil,
+                    baseConsistency: Double = 0) {
+            self.baseConsistency = baseConsistency
             self.type = type
             self.temperature = temperature
             self.reverse = reverse
@@ -126,6 +132,7 @@ extension Recipe {
             case type, temperature, reverse, symmetric
             case hardNegatives = "hard_negatives"
             case matryoshka
+            case baseConsistency = "base_consistency"
         }
 
         public init(from decoder: Decoder) throws {
@@ -138,6 +145,7 @@ extension Recipe {
             symmetric = try c.value(.symmetric, or: d.symmetric)
             hardNegatives = try c.value(.hardNegatives, or: d.hardNegatives)
             matryoshka = try c.decodeIfPresent(Matryoshka.self, forKey: .matryoshka)
+            baseConsistency = try c.value(.baseConsistency, or: d.baseConsistency)
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -148,6 +156,7 @@ extension Recipe {
             try c.encode(symmetric, forKey: .symmetric)
             try c.encode(hardNegatives, forKey: .hardNegatives)
             try c.encode(matryoshka, forKey: .matryoshka)
+            try c.encode(baseConsistency, forKey: .baseConsistency)
         }
     }
 
@@ -171,7 +180,9 @@ extension Recipe {
     public struct Dataset: Codable, Equatable, Sendable {
         /// Training files, read in order (a single path is accepted as a one-element list).
         public var train: [String]
-        public var dev: String?
+        /// Dev sets to evaluate on (RecipeDevSets.swift); empty = none, or the pooled held-out
+        /// rows when `heldOut` > 0.
+        public var dev: [DevSource]
         public var format: DataFormat
         /// Adapter that embeds the first text of each example (query, sentence 1).
         public var anchorAdapter: String
@@ -201,7 +212,7 @@ extension Recipe {
         public var whitespace: TokenizerWhitespace
 
         /// Empty adapter names mean "the recipe's first adapter" (filled in by `Recipe`).
-        public init(train: [String], dev: String? = nil, format: DataFormat = .auto, anchorAdapter: String = "",
+        public init(train: [String], dev: [DevSource] = [], format: DataFormat = .auto, anchorAdapter: String = "",
                     positiveAdapter: String = "", maxLength: Int = 128, batchSize: Int = 32,
                     lengthBucketing: Bool = false, scoreScale: Double = 5, heldOut: Double = 0, onError: OnError = .fail,
                     batches: BatchComposition = .mixed, weights: [Double]? = nil, whitespace: TokenizerWhitespace = .default) {
@@ -243,7 +254,7 @@ extension Recipe {
             } else {
                 train = try c.decode([String].self, forKey: .train)
             }
-            dev = try c.decodeIfPresent(String.self, forKey: .dev)
+            dev = try Self.decodeDev(c)
             format = try c.value(.format, or: d.format)
             anchorAdapter = try c.value(.anchorAdapter, or: d.anchorAdapter)
             positiveAdapter = try c.value(.positiveAdapter, or: d.positiveAdapter)
@@ -405,8 +416,12 @@ extension Recipe {
         public var dims: [Int]
         /// Stop after this many evaluations without improvement; 0 = never stop early.
         public var earlyStoppingPatience: Int
+        /// How best.h5 and early stopping rank evaluations (CheckpointSelection.swift).
+        public var select: SelectionRule
 
-        public init(every: Int = 0, metric: EvalMetric = .stsSpearman, dims: [Int] = [], earlyStoppingPatience: Int = 0) {
+        public init(every: Int = 0, metric: EvalMetric = .stsSpearman, dims: [Int] = [], earlyStoppingPatience: Int = 0,
+                    select: SelectionRule = .mean) {
+            self.select = select
             self.every = every
             self.metric = metric
             self.dims = dims
@@ -416,6 +431,7 @@ extension Recipe {
         enum CodingKeys: String, CodingKey, CaseIterable {
             case every, metric, dims
             case earlyStoppingPatience = "early_stopping_patience"
+            case select
         }
 
         public init(from decoder: Decoder) throws {
@@ -426,6 +442,7 @@ extension Recipe {
             metric = try c.value(.metric, or: d.metric)
             dims = try c.value(.dims, or: d.dims)
             earlyStoppingPatience = try c.value(.earlyStoppingPatience, or: d.earlyStoppingPatience)
+            select = try c.value(.select, or: d.select)
         }
     }
 

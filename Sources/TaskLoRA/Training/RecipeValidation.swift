@@ -15,7 +15,7 @@ extension Recipe {
         try require(eval.every >= 0, "eval.every", "must be >= 0 (0 = at the end only), got \(eval.every)")
         try checkDims(eval.dims, "eval.dims")
         try require(eval.earlyStoppingPatience >= 0, "eval.early_stopping_patience", "must be >= 0, got \(eval.earlyStoppingPatience)")
-        if data.dev == nil, data.heldOut == 0 {
+        if data.dev.isEmpty, data.heldOut == 0 {
             try require(eval.every == 0, "eval.every", "needs a dev set (data.dev or data.held_out)")
             try require(eval.earlyStoppingPatience == 0, "eval.early_stopping_patience", "needs a dev set (data.dev or data.held_out)")
         }
@@ -50,6 +50,8 @@ extension Recipe {
 
     private func checkLoss() throws {
         try require(loss.temperature > 0 && loss.temperature.isFinite, "loss.temperature", "must be > 0, got \(loss.temperature)")
+        try require(loss.baseConsistency >= 0 && loss.baseConsistency.isFinite, "loss.base_consistency",
+                    "must be >= 0 (0 = off), got \(loss.baseConsistency)")
         try require(loss.hardNegatives >= 0, "loss.hard_negatives", "must be >= 0, got \(loss.hardNegatives)")
         if loss.type != .infonce {
             try require(loss.hardNegatives == 0, "loss.hard_negatives", "applies to loss type infonce only")
@@ -71,7 +73,7 @@ extension Recipe {
         for (i, path) in data.train.enumerated() {
             try require(!path.isEmpty, "data.train.\(i)", "is an empty path")
         }
-        if let dev = data.dev { try require(!dev.isEmpty, "data.dev", "is an empty path (leave it out for no dev set)") }
+        try checkDevSets()
         let names = adapters.map(\.name)
         for (key, name) in [("data.anchor_adapter", data.anchorAdapter), ("data.positive_adapter", data.positiveAdapter)] {
             try require(names.contains(name), key, "\"\(name)\" is not one of the adapters (\(names.joined(separator: ", ")))")
@@ -89,6 +91,26 @@ extension Recipe {
                         "has \(weights.count) weight\(weights.count == 1 ? "" : "s") for \(data.train.count) training file\(data.train.count == 1 ? "" : "s"); give one per file, in data.train's order")
             try require(weights.allSatisfy { $0.isFinite && $0 >= 0 } && weights.contains { $0 > 0 }, "data.weights",
                         "must be non-negative numbers, not all 0; got \(weights)")
+        }
+    }
+
+    private func checkDevSets() throws {
+        var names = Set<String>()
+        for (i, d) in data.dev.enumerated() {
+            let key = "data.dev.\(i)"
+            try require((d.path == nil) != (d.heldOut == nil), key, "must name a file (path) or held_out, not both")
+            if let path = d.path { try require(!path.isEmpty, key, "is an empty path (leave it out for no dev set)") }
+            if let mode = d.heldOut {
+                try require(data.heldOut > 0, "\(key).held_out", "needs data.held_out > 0 (the fraction to hold out)")
+                if mode == .cross {
+                    try require(data.train.count >= 2, "\(key).held_out", "cross needs at least two training files")
+                }
+                try require(d.format == nil, "\(key).format", "applies to files, not held_out")
+            }
+            if let name = d.name {
+                try require(!name.isEmpty, "\(key).name", "is empty")
+                try require(names.insert(name).inserted, "\(key).name", "\"\(name)\" names two dev sets")
+            }
         }
     }
 
@@ -160,7 +182,7 @@ extension Recipe {
     /// working directory, which is the repository root for the example recipes).
     public var inputFiles: [(key: String, path: String)] {
         [("model", model)] + data.train.enumerated().map { ("data.train.\($0.offset)", $0.element) }
-            + (data.dev.map { [("data.dev", $0)] } ?? [])
+            + data.dev.enumerated().compactMap { i, d in d.path.map { ("data.dev.\(i)", $0) } }
     }
 
     /// Fails on the first input file that does not exist, naming its key, and for the files the

@@ -77,10 +77,18 @@ public struct RunDirectory: Sendable {
         try appendLine(try JSONSerialization.data(withJSONObject: sanitize(object), options: [.sortedKeys]))
     }
 
-    func appendEval(_ report: EvalReport) throws {
+    /// `{"step", "eval": {"metric", "value", "dims"}}` (the first dev set, as before several dev
+    /// sets existed) plus `"select"`, `"dev"` (every set) and `"vs_base"` (adapter − base per set and
+    /// dim); the step-0 line also holds `"base"`: the native prompts and the base's scores with them.
+    func appendEval(_ report: EvalReport, select: SelectionRule, base: (prompts: NativePrompts, scores: [DevScores])? = nil) throws {
         var dims: [String: [String: Double]] = [:]
         for (d, m) in report.byDim { dims[String(d)] = m }
-        try appendMetrics(["step": report.step, "eval": ["metric": report.metric, "value": report.value, "dims": dims]])
+        var eval: [String: Any] = ["metric": report.metric, "value": report.value, "dims": dims, "select": select.rawValue,
+                                   "dev": report.dev.map(\.jsonObject), "vs_base": report.gains.map(\.jsonObject)]
+        if let base {
+            eval["base"] = ["prompts": base.prompts.prompts, "origin": base.prompts.origin, "dev": base.scores.map(\.jsonObject)]
+        }
+        try appendMetrics(["step": report.step, "eval": eval])
     }
 
     /// After a resume: drop lines logged past the step the run continues from.
@@ -107,6 +115,7 @@ public struct RunDirectory: Sendable {
     private func sanitize(_ value: Any) -> Any {
         if let d = value as? Double { return d.isFinite ? d : NSNull() }
         if let dict = value as? [String: Any] { return dict.mapValues(sanitize) }
+        if let list = value as? [Any] { return list.map(sanitize) }
         return value
     }
 }

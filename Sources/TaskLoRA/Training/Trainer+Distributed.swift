@@ -35,25 +35,11 @@ extension Trainer {
         return try body()
     }
 
-    /// Rank 0 evaluates on the dev set and every rank receives its report, so the best-checkpoint
-    /// and early-stopping decisions are the same everywhere. The other ranks wait without the
-    /// collective time limit while rank 0 evaluates.
-    func evaluateOnRoot() throws -> EvalReport {
-        guard communicator.size > 1 else { return try evaluate() }
-        var outcome: [UInt8] = []
-        if communicator.isRoot {
-            do {
-                outcome = [1] + Array(try JSONEncoder().encode(try evaluate()))
-            } catch {
-                outcome = [0] + Array("\(error)".utf8)
-            }
-        }
-        let shared = try communicator.broadcastFromRoot(outcome, what: "the evaluation at step \(step)", unlimitedWait: true)
-        guard shared.first == 1 else {
-            throw TaskLoRAError("evaluation on rank 0 failed at step \(step): " + String(decoding: shared.dropFirst(), as: UTF8.self))
-        }
-        return try JSONDecoder().decode(EvalReport.self, from: Data(shared.dropFirst()))
-    }
+    // Evaluation: every rank evaluates the dev sets itself (`evaluate()`), on the same adapters
+    // (the replica check keeps them bit-identical) with the same code, so each holds the same
+    // reports, base scores and selection state, and best-checkpoint and early-stopping decisions
+    // agree without a message; only rank 0 writes them. No collective runs meanwhile, so no time
+    // limit is at stake however long the evaluation takes.
 
     /// The stop request every rank acts on: this process's own (`stopRequest`) with one process;
     /// with several, the first rank's in rank order that has one, agreed once per step, so that

@@ -9,14 +9,21 @@ public struct TrainingProgress: Sendable {
     public var skipped: Bool
 }
 
-/// One evaluation on the dev set: the recipe's metric at each Matryoshka dim.
-public struct EvalReport: Codable, Sendable {
+/// One evaluation on the dev sets: each set's metrics at each Matryoshka dim, and the adapter
+/// against the base model with its native prompts.
+public struct EvalReport: Sendable {
     public var step: Int
+    /// The first dev set's metric.
     public var metric: String
-    /// dim → metric name → value (Spearman ×100, or nDCG@10 and friends in [0, 1]).
+    /// The first dev set's scores: dim → metric name → value (Spearman ×100, or nDCG@10 and
+    /// friends in [0, 1]).
     public var byDim: [Int: [String: Double]]
-    /// The recipe's metric at the largest evaluated dim: what "best" and early stopping follow.
+    /// The `eval.select` score (CheckpointSelection): what "best" and early stopping follow.
     public var value: Double
+    /// Every dev set, in `data.dev` order.
+    public var dev: [DevScores]
+    /// Adapter − base (native prompts) per dev set and dim; empty before the base is evaluated.
+    public var gains: [BaseGain]
 }
 
 /// Trains the recipe's LoRA adapters on a frozen base model: sampler → tokenizer → taped encoder
@@ -36,6 +43,12 @@ public final class Trainer {
     let schedule: LRSchedule
     var sampler: BatchSampler
     let anchorAdapter: Int, positiveAdapter: Int
+    /// The base family's prompts per role (the checkpoint's `native_prompts`, or inferred).
+    public let nativePrompts: NativePrompts
+    /// The base model with its native prompts on every dev set: the baseline of every evaluation.
+    public internal(set) var baseScores: [DevScores]?
+    /// The dev scores of the best (selected) evaluation.
+    public internal(set) var bestScores: [DevScores]?
     let tape = Tape()
     let log: (String) -> Void
     /// The job's processes (`SingleProcess` without a launcher). With more than one, every rank
@@ -70,12 +83,16 @@ public final class Trainer {
     public init(recipe: Recipe, resume: Bool = false, communicator: Communicator = SingleProcess(),
                 log: @escaping (String) -> Void = { _ in }) throws {
         try recipe.validate()
-        self.recipe = recipe
         self.communicator = communicator
         self.log = communicator.isRoot ? log : { _ in }
+        let ckpt = try Checkpoint.read(path: recipe.model)
+        nativePrompts = try NativePrompts(checkpoint: ckpt, source: recipe.model)
+        // Left-out prefixes become the base's native prompts; the resolved recipe is what runs.
+        let (resolved, differing) = recipe.resolvingPrefixes(nativePrompts)
+        let recipe = resolved
+        self.recipe = recipe
         run = communicator.isRoot || resume ? try RunDirectory(path: recipe.output, create: communicator.isRoot)
             : RunDirectory(referencing: recipe.output)
-        let ckpt = try Checkpoint.read(path: recipe.model)
         encoder = try LoadedModel.loadEncoder(ckpt, path: recipe.model, precision: recipe.precision)
         try recipe.validate(against: encoder.config, source: "recipe")
         if let base = recipe.rotaryBase { encoder.rotaryBase = base }
@@ -114,8 +131,9 @@ public final class Trainer {
                 "\(name) \(counts[i] ?? 0)" + (recipe.data.weights.map { " (weight \($0[i]))" } ?? "")
             }.joined(separator: ", "))
         }
-        if let dev = data.dev { self.log("dev        \(dev.summary)") }
+        for d in data.dev { self.log("dev        \(d.name): \(d.set.summary)") }
         if communicator.size > 1 { self.log("ranks      \(communicator.size) (data-parallel over MPI; rank 0 writes the run)") }
+        logPrompts(differing: differing)
         if resume { try restoreLatest() } else if communicator.isRoot { try run.startFresh(recipeYAML: recipe.resolvedYAML()) }
         try checkReplicas(what: "the start")
     }
@@ -128,13 +146,18 @@ public final class Trainer {
                       evaluated: (EvalReport) -> Void = { _ in }) throws -> EvalReport? {
         let total = recipe.schedule.steps
         var last: EvalReport? = nil
-        if step == 0, data.dev != nil {
-            // Step 0: the adapters are still the identity, so this is the base model's score.
-            let report = try evaluateOnRoot()
+        if step == 0, !data.dev.isEmpty {
+            // Step 0: the adapters are still the identity, so this is the base model with the
+            // recipe's prompts; the base with its native prompts is the baseline of every evaluation.
+            let scores = try evaluateDev()
+            try establishBase(stepZero: scores)
+            let report = makeReport(scores)
             // If no later evaluation beats the base model, best.h5 is the identity adapters.
             if try record(report), recipe.save.keepBest { try save(to: run.bestPath) }
             evaluated(report)
         }
+        // A run resumed from a checkpoint written before base scores were kept: evaluate the base now.
+        if step > 0, baseScores == nil, !data.dev.isEmpty { try establishBase(stepZero: nil) }
         let started = Date()
         var stepsThisRun = 0
         while step < total {
@@ -156,9 +179,9 @@ public final class Trainer {
             }
             if replicaCheckEvery > 0, step % replicaCheckEvery == 0 { try checkReplicas(what: "step \(step)") }
             progress(p)
-            let evalNow = data.dev != nil && ((recipe.eval.every > 0 && step % recipe.eval.every == 0) || step == total)
+            let evalNow = !data.dev.isEmpty && ((recipe.eval.every > 0 && step % recipe.eval.every == 0) || step == total)
             if evalNow {
-                let report = try evaluateOnRoot()
+                let report = try evaluate()
                 let improved = try record(report)
                 evaluated(report)
                 last = report
@@ -174,6 +197,7 @@ public final class Trainer {
             if step == stopAfterStep { return last }
         }
         try checkReplicas(what: "step \(step)")
+        try checkAgainstBase()
         try save(to: run.finalPath)
         return last
     }
@@ -254,12 +278,15 @@ public final class Trainer {
         let chunks = Swift.stride(from: 0, to: rows, by: chunk).map { $0..<min($0 + chunk, rows) }
         func batch(_ r: Range<Int>) -> TokenBatch { TokenBatch(sequences: Array(ids[r]), adapters: Array(adapterIDs[r])) }
 
+        // The frozen base's embeddings of the same texts (adapters off, no tape), before any taped pass.
+        let basePooled = recipe.loss.baseConsistency > 0 ? basePooledEmbeddings(chunks.map(batch)) : nil
         if chunks.count == 1 {
             let b = batch(0..<rows)
             tape.reset()
             let hidden = encoder.forward(b, adapters: adapters, tape: tape)
             pooling.forward(hidden: hidden.data, batch: b, hiddenSize: h, pooled: pooled.data)
-            let value = try lossAndGradient()
+            var value = try lossAndGradient()
+            if let basePooled { value += try baseConsistencyTerm(pooled, basePooled, dPooled: dPooled, share: share) }
             try backward(b, dPooled: dPooled.data, scale: scale)
             return Double(value)
         }
@@ -271,7 +298,8 @@ public final class Trainer {
             let hidden = encoder.forward(b, adapters: adapters, training: true)
             pooling.forward(hidden: hidden.data, batch: b, hiddenSize: h, pooled: pooled.data + r.lowerBound * h)
         }
-        let value = try lossAndGradient()
+        var value = try lossAndGradient()
+        if let basePooled { value += try baseConsistencyTerm(pooled, basePooled, dPooled: dPooled, share: share) }
         let after = encoder.dropoutRNG
         for (c, r) in chunks.enumerated() {
             encoder.dropoutRNG = streams[c]
@@ -298,49 +326,43 @@ public final class Trainer {
 
     // MARK: - Evaluation
 
-    public func evaluate() throws -> EvalReport {
-        guard let dev = data.dev else { throw TaskLoRAError("the recipe has no dev set to evaluate on") }
-        // Evaluate as the adapter will be used: at the checkpoint's (inference) rotary base.
+    /// The current adapters on every dev set, with the gains over the base.
+    public func evaluate() throws -> EvalReport { makeReport(try evaluateDev()) }
+
+    /// Every dev set, embedded as the adapters will be used: each side through its adapter with
+    /// the recipe's prefix, at the checkpoint's (inference) rotary base.
+    func evaluateDev() throws -> [DevScores] {
+        let anchor = DevEvaluation.Side(prefix: recipe.prefix(ofAdapter: anchorAdapter), adapter: anchorAdapter)
+        let positive = DevEvaluation.Side(prefix: recipe.prefix(ofAdapter: positiveAdapter), adapter: positiveAdapter)
+        return try evaluateDev(sides: .init(query: anchor, passage: positive, symmetric: anchor))
+    }
+
+    func evaluateDev(sides: DevEvaluation.Sides) throws -> [DevScores] {
+        guard !data.dev.isEmpty else { throw TaskLoRAError("the recipe has no dev set to evaluate on") }
         let trainingBase = encoder.rotaryBase
         encoder.rotaryBase = encoder.config.rotaryEmbBase
         defer { encoder.rotaryBase = trainingBase }
-        let h = encoder.config.hiddenSize
-        let dims = recipe.eval.dims.isEmpty ? [h] : recipe.eval.dims
+        let dims = recipe.eval.dims.isEmpty ? [encoder.config.hiddenSize] : recipe.eval.dims
         let embedder = SentenceEmbedder(encoder: encoder, tokenizer: tokenizer, pooling: pooling, adapters: adapters)
-        let anchorPrefix = recipe.adapters[anchorAdapter].prefix, positivePrefix = recipe.adapters[positiveAdapter].prefix
-        var byDim: [Int: [String: Double]] = [:]
-        switch dev {
-        case .sts(let pairs, _):
-            let options = SentenceEmbedder.Options(prefix: anchorPrefix, batchSize: 64, maxLength: recipe.data.maxLength,
-                                                   adapter: anchorAdapter)
-            for r in try STSEvaluation.evaluate(embedder: embedder, pairs: pairs, dims: dims, options: options) {
-                byDim[r.dim] = ["spearman": r.spearman, "pearson": r.pearson]
-            }
-        case .retrieval(let queries, let corpus, let qrels, _):
-            let q = try embedder.pooled(queries, options: .init(prefix: anchorPrefix, batchSize: 64,
-                                                                maxLength: recipe.data.maxLength, adapter: anchorAdapter))
-            let c = try embedder.pooled(corpus, options: .init(prefix: positivePrefix, batchSize: 32,
-                                                               maxLength: recipe.data.maxLength, adapter: positiveAdapter))
-            for d in dims {
-                let m = RetrievalMetrics.evaluate(queries: try STSEvaluation.normalized(q.embeddings, dim: d),
-                                                  documents: try STSEvaluation.normalized(c.embeddings, dim: d), qrels: qrels)
-                byDim[d] = ["ndcg@10": m.ndcg10, "mrr@10": m.mrr10, "recall@1": m.recall1, "recall@10": m.recall10,
-                            "recall@100": m.recall100, "map@100": m.map100]
-            }
-        }
-        let metric = recipe.eval.metric == .stsSpearman ? "spearman" : "ndcg@10"
-        guard let value = byDim[dims.max()!]?[metric] else {
-            throw TaskLoRAError("eval.metric \(recipe.eval.metric.rawValue) does not fit the dev set (\(dev.summary))")
-        }
-        return EvalReport(step: step, metric: metric, byDim: byDim, value: value)
+        return try DevEvaluation.evaluate(data.dev, sides: sides, embedder: embedder, dims: dims, maxLength: recipe.data.maxLength)
+    }
+
+    func makeReport(_ dev: [DevScores]) -> EvalReport {
+        EvalReport(step: step, metric: dev[0].metric, byDim: dev[0].byDim,
+                   value: CheckpointSelection.score(recipe.eval.select, dev: dev, base: baseScores), dev: dev,
+                   gains: baseScores.map { CheckpointSelection.gains(dev, base: $0) } ?? [])
     }
 
     /// Logs an evaluation; returns whether it is the best so far.
     @discardableResult
     func record(_ report: EvalReport) throws -> Bool {
-        if communicator.isRoot { try run.appendEval(report) }
+        if communicator.isRoot {
+            try run.appendEval(report, select: recipe.eval.select,
+                               base: report.step == 0 ? baseScores.map { (nativePrompts, $0) } : nil)
+        }
         if best == nil || report.value > best!.value {
             best = (report.step, report.value)
+            bestScores = report.dev
             evalsWithoutImprovement = 0
             return true
         }
@@ -374,9 +396,10 @@ public final class Trainer {
     func save(to path: String) throws {
         guard communicator.isRoot else { return }
         var ckpt = Checkpoint(configJSON: encoder.config.jsonString())
-        ckpt.metadata = baseModel.metadata(adapterPath: path).merging(["kind": "adapters", "pooling": pooling.rawValue]) { $1 }
+        ckpt.metadata = baseModel.metadata(adapterPath: path).merging(["kind": "adapters", "pooling": pooling.rawValue,
+                                                                       NativePrompts.metadataKey: nativePrompts.json]) { $1 }
         for (i, name) in adapters.names.enumerated() {
-            ckpt.adapters[name] = adapters.archive(adapter: i, prefix: recipe.adapters[i].prefix)
+            ckpt.adapters[name] = adapters.archive(adapter: i, prefix: recipe.prefix(ofAdapter: i))
         }
         let n = adapters.parameterCount
         let m = Tensor(zeros: [n]), v = Tensor(zeros: [n])
@@ -393,6 +416,7 @@ public final class Trainer {
             "evals_without_improvement": String(evalsWithoutImprovement),
             "best_step": best.map { String($0.step) } ?? "", "best_value": best.map { String($0.value) } ?? "",
             "world_size": String(communicator.size),
+            "base_scores": try baseScores.map(DevScores.json) ?? "", "best_scores": try bestScores.map(DevScores.json) ?? "",
         ]
         try ckpt.write(to: path)
     }
@@ -438,5 +462,7 @@ public final class Trainer {
         consecutiveNonFinite = Int(a["consecutive_non_finite"] ?? "") ?? 0
         evalsWithoutImprovement = Int(a["evals_without_improvement"] ?? "") ?? 0
         if let bs = Int(a["best_step"] ?? ""), let bv = Double(a["best_value"] ?? "") { best = (bs, bv) }
+        if let json = a["base_scores"], !json.isEmpty { baseScores = try DevScores.decode(json: json, source: path) }
+        if let json = a["best_scores"], !json.isEmpty { bestScores = try DevScores.decode(json: json, source: path) }
     }
 }

@@ -15,17 +15,27 @@ public enum DevSet: Sendable {
     }
 }
 
-/// The recipe's training set (all files merged) and its dev set.
+/// A dev set with the name logs, metrics and reports show it by.
+public struct NamedDevSet: Sendable {
+    public var name: String
+    public var set: DevSet
+    public init(name: String, set: DevSet) {
+        self.name = name
+        self.set = set
+    }
+}
+
+/// The recipe's training set (all files merged) and its dev sets (`data.dev`, in order).
 public struct TrainingData: Sendable {
     public var train: TrainingDataset
-    public var dev: DevSet?
+    public var dev: [NamedDevSet]
     /// The training file each example of `train` came from (`data.train`'s order).
     public var trainSources: ExampleSources
 
     public static func load(recipe: Recipe) throws -> TrainingData {
         let d = recipe.data
         var parts: [TrainingDataset] = []
-        var heldOutSQuAD: [SQuADData] = []
+        var heldOutSQuAD: [(path: String, data: SQuADData)] = []
         let options = ReadOptions(onError: d.onError, scoreNormalization: .divide(by: d.scoreScale), hardNegatives: recipe.loss.hardNegatives,
                                   seed: UInt64(recipe.seed))
         for path in d.train {
@@ -33,11 +43,11 @@ public struct TrainingData: Sendable {
             switch format {
             case .squad:
                 var squad = try SQuADReader.read(path: path, options: options)
-                if d.heldOut > 0, d.dev == nil {
+                if d.splitsHeldOut {
                     // Whole paragraphs held out: evaluation retrieves passages never trained on.
                     let split = try squad.splitByParagraph(heldOutFraction: d.heldOut, seed: UInt64(recipe.seed))
                     squad = split.train
-                    heldOutSQuAD.append(split.heldOut)
+                    heldOutSQuAD.append((path, split.heldOut))
                 }
                 parts.append(try squad.trainingDataset(hardNegatives: recipe.loss.hardNegatives, seed: UInt64(recipe.seed)))
             case .sick:
@@ -48,17 +58,52 @@ public struct TrainingData: Sendable {
         }
         var train = try merge(parts)
         var sourceOf = parts.enumerated().flatMap { i, part in Array(repeating: i, count: part.count) }
-        var dev: DevSet? = nil
-        if let devPath = d.dev {
-            dev = try loadDev(path: devPath, format: nil)
-        } else if !heldOutSQuAD.isEmpty {
-            dev = retrievalSet(heldOutSQuAD, source: "held-out paragraphs (\(Int(d.heldOut * 100)) %) of the training files")
-        } else if d.heldOut > 0 {
+        var heldOutRows: TrainingDataset? = nil
+        if heldOutSQuAD.isEmpty, d.splitsHeldOut {
             let rows = try train.splitRows(heldOutFraction: d.heldOut, seed: UInt64(recipe.seed))
             let split = train.split(rows: rows)
             sourceOf = rows.train.map { sourceOf[$0] }
             train = split.train
-            dev = try devSet(from: split.heldOut, source: "held-out rows (\(Int(d.heldOut * 100)) %) of the training files")
+            heldOutRows = split.heldOut
+        }
+        let percent = "\(Int(d.heldOut * 100)) %"
+        var dev: [NamedDevSet] = []
+        // No data.dev but held_out > 0: the pooled held-out part, as a one-entry list.
+        let sources = d.dev.isEmpty && d.heldOut > 0 ? [Recipe.DevSource(heldOut: .pooled)] : d.dev
+        for entry in sources {
+            if let path = entry.path {
+                dev.append(NamedDevSet(name: entry.name ?? Recipe.DevSource.fileName(path),
+                                       set: try loadDev(path: path, format: entry.readerFormat)))
+                continue
+            }
+            guard let mode = entry.heldOut else { continue }
+            if let rows = heldOutRows {
+                guard mode == .pooled else {
+                    throw TaskLoRAError.file(d.train[0], "data.dev held_out: \(mode.rawValue) needs SQuAD training files (format squad); other data can only be held out pooled")
+                }
+                dev.append(NamedDevSet(name: entry.name ?? "held-out",
+                                       set: try devSet(from: rows, source: "held-out rows (\(percent)) of the training files")))
+                continue
+            }
+            switch mode {
+            case .pooled:
+                dev.append(NamedDevSet(name: entry.name ?? "held-out",
+                                       set: retrievalSet(heldOutSQuAD.map(\.data), source: "held-out paragraphs (\(percent)) of the training files")))
+            case .perFile:
+                for (path, part) in heldOutSQuAD {
+                    let file = Recipe.DevSource.fileName(path)
+                    dev.append(NamedDevSet(name: (entry.name.map { $0 + " " } ?? "held-out ") + file,
+                                           set: retrievalSet([part], source: "held-out paragraphs (\(percent)) of \(path)")))
+                }
+            case .cross:
+                guard let first = heldOutSQuAD.first else { continue }
+                for (path, part) in heldOutSQuAD.dropFirst() {
+                    let name = "\(Recipe.DevSource.fileName(first.path)) → \(Recipe.DevSource.fileName(path))"
+                    dev.append(NamedDevSet(name: (entry.name.map { $0 + " " } ?? "held-out ") + name,
+                                           set: try crossSet(queries: first.data, corpus: part, queryPath: first.path, corpusPath: path,
+                                                             source: "held-out questions of \(first.path) → paragraphs of \(path)")))
+                }
+            }
         }
         try checkFits(train, loss: recipe.loss)
         return TrainingData(train: train, dev: dev, trainSources: ExampleSources(sourceOfExample: sourceOf, names: d.train))
@@ -134,6 +179,26 @@ public struct TrainingData: Sendable {
             qrels.append([i: 1])
         }
         return .retrieval(queries: queries, corpus: corpus, qrels: qrels, source: source)
+    }
+
+    /// Parallel SQuAD files (XQuAD): `queries`' questions against `corpus`' paragraphs, matched by
+    /// paragraph id (article and position, the same in every translation).
+    static func crossSet(queries: SQuADData, corpus: SQuADData, queryPath: String, corpusPath: String,
+                         source: String) throws -> DevSet {
+        var index: [String: Int] = [:], texts: [String] = []
+        for p in corpus.paragraphs {
+            index[p.id] = texts.count
+            texts.append(p.text)
+        }
+        var q: [String] = [], qrels: [[Int: Int]] = []
+        for question in queries.questions {
+            guard let i = index[question.paragraphID] else {
+                throw TaskLoRAError.file(corpusPath, "has no paragraph \(question.paragraphID) for a question of \(queryPath): held_out: cross needs parallel files (the same articles and paragraphs in each)")
+            }
+            q.append(question.text)
+            qrels.append([i: 1])
+        }
+        return .retrieval(queries: q, corpus: texts, qrels: qrels, source: source)
     }
 
     static func retrievalSet(_ sets: [SQuADData], source: String) -> DevSet {
