@@ -47,7 +47,10 @@ final class SQuADCorpusTests: XCTestCase {
             XCTAssertEqual(files.train.examples, direct.train.examples)
             XCTAssertEqual(files.train.kind, k == 0 ? .pairs : .tuples)
             // The same retrieval set: queries, corpus and relevance, in the same order.
-            guard case .retrieval(let q1, let c1, let r1, _)? = direct.dev, case .retrieval(let q2, let c2, let r2, _)? = files.dev else {
+            XCTAssertEqual(direct.dev.count, 1)
+            XCTAssertEqual(files.dev.count, 1)
+            guard case .retrieval(let q1, let c1, let r1, _)? = direct.dev.first?.set,
+                  case .retrieval(let q2, let c2, let r2, _)? = files.dev.first?.set else {
                 return XCTFail("both dev sets should be retrieval sets")
             }
             XCTAssertEqual(q2, q1)
