@@ -186,7 +186,7 @@ struct EvalCommand: ParsableCommand {
                 queries: data.queries.count, documents: data.documents.count, query: query.side, document: document.side,
                 results: zip(dimList, zip(q, d)).map { .init(dim: $0.0, metrics: RetrievalMetrics.evaluate(queries: $0.1.0, documents: $0.1.1, qrels: data.qrels)) }))
             saved += 1
-            if let native {
+            if native != nil {
                 let qo = baseOptions(.query), po = baseOptions(.passage)
                 let bq = try embed(data.queries, qo, label: label + " queries (base)", kind: "retrieval", side: "base-queries", ids: data.queryIDs)
                 let bd = try embed(data.documents, po, label: label + " documents (base)", kind: "retrieval", side: "base-documents", ids: data.documentIDs)

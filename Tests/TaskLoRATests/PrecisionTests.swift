@@ -70,7 +70,7 @@ final class PrecisionTests: XCTestCase {
     /// bf16 training's backward of a frozen layer, dx += dy · W: dy and W rounded to bf16, products
     /// exact in float32 and accumulated in float32 onto what dx held (the sum post-op), so against
     /// Σ bf16(dy)·bf16(W) + dx₀ the error is float32 accumulation only. W is the same (out, in) matrix
-    /// the forward packed, here packed a second time on the first backward call.
+    /// the forward packed, here repacked from that packing on the first backward call.
     func testBF16BackwardAccumulatesDyTimesW() throws {
         for (rows, k, n) in Self.shapes {
             // k = in features, n = out features; dy is (rows, n), W (n, k), dx (rows, k).
@@ -80,7 +80,7 @@ final class PrecisionTests: XCTestCase {
             let dx0 = (0..<rows * k).map { _ in Float(rng.nextGaussian()) }
             let packed = try PackedLinear(weight: w, outFeatures: n, inFeatures: k, precision: .bf16)
             var dx = dx0
-            packed.backward(dy: dy, rows: rows, weight: w, dx: &dx)
+            packed.backward(dy: dy, rows: rows, dx: &dx)
             let bf = { (v: Float) in Double(HalfPrecision.bfloat16ToFloat(HalfPrecision.floatToBFloat16(v))) }
             var worst = 0.0, toRounded = 0.0, toExact = 0.0
             for m in 0..<rows {

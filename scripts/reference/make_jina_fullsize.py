@@ -109,6 +109,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(os.environ.get("TASKLORA_CACHE", os.path.join(REPO, "cache")),
                                                   "jina-v3-full"))
+    ap.add_argument("--release-only", action="store_true",
+                    help="write only the release layout (bf16), no native folder and no float64 references "
+                         "(what the memory measurement of scripts/jina-fullsize.sh --memory needs)")
     args = ap.parse_args()
     from transformers import JinaEmbeddingsV3Config, JinaEmbeddingsV3Model
     patch_rotary_float64()
@@ -127,11 +130,12 @@ def main():
 
     native = os.path.join(args.out, "native")
     release = os.path.join(args.out, "release")
-    os.makedirs(native, exist_ok=True)
     os.makedirs(release, exist_ok=True)
-    write_config(model, native, architectures=["JinaEmbeddingsV3Model"])
-    save_weights(model, os.path.join(native, "model.safetensors"))
-    log("wrote %s (float32)" % native)
+    if not args.release_only:
+        os.makedirs(native, exist_ok=True)
+        write_config(model, native, architectures=["JinaEmbeddingsV3Model"])
+        save_weights(model, os.path.join(native, "model.safetensors"))
+        log("wrote %s (float32)" % native)
 
     sd = {k: v.detach() for k, v in model.state_dict().items()}
     rel = release_tensors(sd, cfg, torch.Generator().manual_seed(5))
@@ -141,6 +145,8 @@ def main():
         f.write("\n")
     del rel, sd
     log("wrote %s (bfloat16, five stacked adapters)" % release)
+    if args.release_only:
+        return
 
     g = np.random.default_rng(8192)
     seqs = [[0] + g.integers(4, cfg.vocab_size, size=n - 2).tolist() + [2] for n in LENGTHS]

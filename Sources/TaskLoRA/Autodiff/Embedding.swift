@@ -6,7 +6,7 @@ public enum Embedding {
         let profiled = Profiler.begin()
         defer { Profiler.end(.embedding, profiled) }
         let h = config.hiddenSize
-        let word = weights.wordEmbeddings.data
+        let word = weights.wordEmbeddings
         let position = weights.positionEmbeddings?.data
         let types = weights.tokenTypeEmbeddings?.data
         let offset = config.positionOffset
@@ -16,7 +16,7 @@ public enum Embedding {
                 for p in 0..<batch.length(b) {
                     let t = start + p
                     let row = x.advanced(by: t * h)
-                    row.update(from: word.advanced(by: Int(batch.ids[t]) * h), count: h)
+                    word.copyRow(Int(batch.ids[t]), count: h, into: row)
                     if let position { VectorMath.add(row, position.advanced(by: (p + offset) * h), count: h) }
                     if let types {
                         let type = Int(batch.tokenTypes?[t] ?? 0)

@@ -18,11 +18,12 @@ public enum Linear {
 
     /// The encoder's frozen projection at its weights' precision: x (T, in), weight (out, in),
     /// bias (out) → y (T, out), through OpenBLAS over `weight` when `packed` is nil (fp32), else
-    /// through oneDNN over `packed` (bf16 or int8, see `Precision`).
+    /// through oneDNN over `packed` (bf16 or int8, see `Precision`). One of the two is non-nil.
     public static func forward(x: UnsafePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int,
-                               weight: UnsafePointer<Float>, packed: PackedLinear?, bias: UnsafePointer<Float>?,
+                               weight: UnsafePointer<Float>?, packed: PackedLinear?, bias: UnsafePointer<Float>?,
                                y: UnsafeMutablePointer<Float>) {
         guard let packed else {
+            guard let weight else { preconditionFailure("Linear.forward: neither float32 nor packed weights") }
             forward(x: x, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures, weight: weight, bias: bias, y: y)
             return
         }
@@ -43,16 +44,18 @@ public enum Linear {
     /// The frozen projection's backward at its weights' precision: dx (T, in) += dy (T, out) · W,
     /// through oneDNN in bf16 when the weights are bf16 (`PackedLinear`), else through OpenBLAS in
     /// float32 (fp32; and int8, which has no low-precision backward: a taped int8 forward gets the
-    /// float32 input gradient).
+    /// float32 input gradient). `weight` is nil only when the weights live packed alone (a bf16
+    /// checkpoint at bf16), and then the backward is bf16's.
     public static func backward(dy: UnsafePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int,
-                                weight: UnsafePointer<Float>, packed: PackedLinear?, dx: UnsafeMutablePointer<Float>) {
+                                weight: UnsafePointer<Float>?, packed: PackedLinear?, dx: UnsafeMutablePointer<Float>) {
         guard let packed, packed.precision == .bf16 else {
+            guard let weight else { preconditionFailure("Linear.backward: int8 weights held without a float32 copy") }
             backward(dy: dy, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures, weight: weight, dx: dx)
             return
         }
         let profiled = Profiler.begin()
         defer { Profiler.end(.linear, profiled) }
-        packed.backward(dy: dy, rows: rows, weight: weight, dx: dx)
+        packed.backward(dy: dy, rows: rows, dx: dx)
     }
 
     /// Float convenience over `Tensor` weights.

@@ -28,7 +28,8 @@ extension BaseModelReference {
     /// exists but differs is a base replaced by another model; if no candidate fits, the one-line
     /// error names the adapter file, every place looked at and what was wrong there, and how to
     /// name the base explicitly.
-    func resolve(adapterPath: String, loadWeights: Bool = true) throws -> (path: String, checkpoint: Checkpoint) {
+    func resolve(adapterPath: String, loadWeights: Bool = true, keepBFloat16Matrices: Bool = false) throws
+        -> (path: String, checkpoint: Checkpoint) {
         var findings: [String] = []
         var sawDifferentModel = false
         for candidate in candidates(adapterPath: adapterPath) {
@@ -44,7 +45,7 @@ extension BaseModelReference {
                 continue
             }
             let base: Checkpoint
-            do { base = try Checkpoint.read(path: candidate.path, loadWeights: loadWeights) } catch {
+            do { base = try Checkpoint.read(path: candidate.path, loadWeights: loadWeights, keepBFloat16Matrices: keepBFloat16Matrices) } catch {
                 findings.append("\(shown) does not read (\(error))")
                 continue
             }
@@ -67,13 +68,16 @@ extension BaseModelReference {
 
     /// The base behind `adapters`, an adapters-only checkpoint read from `adapterPath`: found as
     /// `resolve` does and checked to have the shape the adapters were trained on.
-    public static func openBase(of adapters: Checkpoint, adapterPath: String, loadWeights: Bool = true) throws
+    /// `keepBFloat16Matrices` as in `Checkpoint.read`.
+    public static func openBase(of adapters: Checkpoint, adapterPath: String, loadWeights: Bool = true,
+                                keepBFloat16Matrices: Bool = false) throws
         -> (path: String, checkpoint: Checkpoint) {
         guard let reference = BaseModelReference(metadata: adapters.metadata) else {
             throw TaskLoRAError.file(adapterPath, "holds adapters only and does not name its base model; "
                                      + "name it with --model BASE.h5 --adapters \(adapterPath)")
         }
-        let found = try reference.resolve(adapterPath: adapterPath, loadWeights: loadWeights)
+        let found = try reference.resolve(adapterPath: adapterPath, loadWeights: loadWeights,
+                                          keepBFloat16Matrices: keepBFloat16Matrices)
         try LoadedModel.checkSameModel(adapters, adapterPath: adapterPath, base: found.checkpoint, basePath: found.path)
         return found
     }

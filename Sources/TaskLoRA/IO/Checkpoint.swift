@@ -33,6 +33,11 @@ public struct Checkpoint: Sendable {
     public var tokenizer: TokenizerArchive?
     /// Encoder weights by dotted name, e.g. `encoder.layer.0.attention.self.query.weight`.
     public var weights: [String: Tensor]
+    /// Matrices of `/weights` stored as bfloat16, kept as their bits: filled only by
+    /// `read(…, keepBFloat16Matrices: true)` (bf16 compute), empty otherwise. Never written.
+    public var bfloat16Weights = BFloat16Store()
+    /// Whether any frozen weight was read (a base checkpoint rather than an adapter-only one).
+    public var hasWeights: Bool { !weights.isEmpty || !bfloat16Weights.isEmpty }
     /// The stored CRC-32 of every `/weights` dataset by name, as read from the file (also with
     /// `loadWeights: false`; empty for a checkpoint built in memory). What an adapter checkpoint's
     /// `base_model_checksum` is computed from (`BaseModelReference`).
@@ -149,14 +154,21 @@ public struct Checkpoint: Sendable {
     /// The child opens every weight tensor but skips reading the data of those stored as a plain
     /// byte range inside the file (checked): that read is bounded and interprets nothing, and
     /// repeating it would double the load time of a base model.
-    public static func read(path: String, loadWeights: Bool = true) throws -> Checkpoint {
+    ///
+    /// With `keepBFloat16Matrices`, the 2-D `/weights` tensors stored as bfloat16 go into
+    /// `bfloat16Weights` as their bits instead of being widened into `weights`: a bf16 base loaded
+    /// for bf16 compute never exists in float32 (`LoadedModel`, docs/precision.md).
+    public static func read(path: String, loadWeights: Bool = true, keepBFloat16Matrices: Bool = false) throws -> Checkpoint {
         try HDF5Sandbox.check(path, weights: loadWeights) {
-            _ = try readInProcess(path: path, loadWeights: loadWeights, skipPlainWeightData: true)
+            _ = try readInProcess(path: path, loadWeights: loadWeights, keepBFloat16: keepBFloat16Matrices,
+                                  skipPlainWeightData: true)
         }
-        return try readInProcess(path: path, loadWeights: loadWeights, skipPlainWeightData: false)
+        return try readInProcess(path: path, loadWeights: loadWeights, keepBFloat16: keepBFloat16Matrices,
+                                 skipPlainWeightData: false)
     }
 
-    private static func readInProcess(path: String, loadWeights: Bool, skipPlainWeightData: Bool) throws -> Checkpoint {
+    private static func readInProcess(path: String, loadWeights: Bool, keepBFloat16: Bool,
+                                      skipPlainWeightData: Bool) throws -> Checkpoint {
         let file = try HDF5File.open(path)
         let root = try file.root()
         guard root.hasAttribute("format"), try root.attributeKind("format") == .string,
@@ -186,7 +198,10 @@ public struct Checkpoint: Sendable {
         let weightsKind = root.kind(of: "weights")
         guard weightsKind == .group else { throw TaskLoRAError.file(path, HDF5Group.problem("/weights", weightsKind, otherwise: "has no /weights group")) }
         let weightsGroup = try root.openGroup("weights")
-        if loadWeights { checkpoint.weights = try readTensors(weightsGroup, skipPlainData: skipPlainWeightData) }
+        if loadWeights {
+            checkpoint.weights = try readTensors(weightsGroup, skipPlainData: skipPlainWeightData,
+                                                 bfloat16Into: keepBFloat16 ? checkpoint.bfloat16Weights : nil)
+        }
         checkpoint.weightChecksums = storedChecksums(weightsGroup)
 
         if root.contains("tokenizer") { checkpoint.tokenizer = try readTokenizer(root.openGroup("tokenizer")) }
@@ -253,13 +268,24 @@ public struct Checkpoint: Sendable {
         return checksums
     }
 
-    private static func readTensors(_ group: HDF5Group, skipPlainData: Bool = false) throws -> [String: Tensor] {
+    /// The float tensors of `group`, widened to float32; with `bfloat16Into`, its bfloat16 matrices
+    /// (2-D) go there as bits instead.
+    private static func readTensors(_ group: HDF5Group, skipPlainData: Bool = false,
+                                    bfloat16Into store: BFloat16Store? = nil) throws -> [String: Tensor] {
         var tensors: [String: Tensor] = [:]
         for dataset in try datasets(of: group) where !(skipPlainData && dataset.isPlainRangeInFile) {
+            let name = String(dataset.path.split(separator: "/").last!)
+            if let store, dataset.shape.count == 2, dataset.floatStorage == .bfloat16 {
+                let matrix = BFloat16Tensor(zeros: dataset.shape)
+                let crc = try dataset.readBFloat16(into: UnsafeMutableBufferPointer(start: matrix.bits, count: matrix.count))
+                try verify(dataset, crc: crc)
+                store.insert(matrix, as: name)
+                continue
+            }
             let tensor = Tensor(zeros: dataset.shape)
             let crc = try dataset.readFloats(into: tensor.buffer)
             try verify(dataset, crc: crc)
-            tensors[String(dataset.path.split(separator: "/").last!)] = tensor
+            tensors[name] = tensor
         }
         return tensors
     }

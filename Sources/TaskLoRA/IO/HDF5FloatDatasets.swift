@@ -57,6 +57,18 @@ extension HDF5Dataset {
     }
 }
 
+extension HDF5Dataset {
+    /// Reads a bfloat16 dataset's bit patterns as they are (no widening) into `destination`
+    /// (exactly `count` elements). Returns the CRC-32 of the stored bytes.
+    public func readBFloat16(into destination: UnsafeMutableBufferPointer<UInt16>) throws -> UInt32 {
+        guard floatStorage == .bfloat16 else { throw failure("holds \(elementType.rawValue), expected bfloat16") }
+        guard destination.count == count else { throw failure("read into \(destination.count) values, needs \(count)") }
+        let bytes = UnsafeMutableRawBufferPointer(destination)
+        try readRaw(into: bytes)
+        return CRC32.checksum(UnsafeRawBufferPointer(bytes))
+    }
+}
+
 /// Bit-level float32 <-> float16 / bfloat16 conversion, round to nearest even.
 enum HalfBits {
     static func float16(_ value: Float) -> UInt16 {

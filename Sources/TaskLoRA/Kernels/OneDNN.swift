@@ -179,15 +179,35 @@ enum OneDNN {
         var plain = try matrix(k, n, sourceType, transposed ? dnnl_ab : dnnl_ba)
         let bytes = dnnl_memory_desc_get_size(&packedDesc)
         let packed = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
-        var pd: dnnl_primitive_desc_t?
-        try check(dnnl_reorder_primitive_desc_create(&pd, &plain, engine, &packedDesc, engine, nil), "weight reorder")
-        defer { dnnl_primitive_desc_destroy(pd) }
-        var reorder: dnnl_primitive_t?
-        try check(dnnl_primitive_create(&reorder, pd), "weight reorder primitive")
-        defer { dnnl_primitive_destroy(reorder) }
-        run(reorder!, [(tasklora_dnnl_arg_from(), memory(&plain, weight)),
-                       (tasklora_dnnl_arg_to(), memory(&packedDesc, packed))])
+        do { try reorder(from: &plain, weight, to: &packedDesc, packed, "weight reorder") } catch { packed.deallocate(); throw error }
         return (packed, packedDesc, probe.implementation)
+    }
+
+    /// The inverse of `pack` for bf16: W (n, k) row-major bf16 bits (the `dnnl_ba` (k, n) layout
+    /// `pack` reads) from weights packed as `desc`. The caller deallocates the result. What
+    /// `PackedLinear` repacks its backward weights from when no float32 copy of W exists.
+    static func unpackBFloat16(_ packed: UnsafeRawPointer, desc: dnnl_memory_desc_t, k: Int, n: Int) throws
+        -> UnsafeMutablePointer<UInt16> {
+        teamOfOne()
+        var packedDesc = desc
+        var plain = try matrix(k, n, dnnl_bf16, dnnl_ba)
+        let out = UnsafeMutablePointer<UInt16>.allocate(capacity: max(k * n, 1))
+        do { try reorder(from: &packedDesc, packed, to: &plain, out, "weight unpack") } catch { out.deallocate(); throw error }
+        return out
+    }
+
+    /// Copies `source` (laid out as `from`) into `destination` (laid out as `to`), converting the
+    /// layout and, where the types differ, the values (oneDNN's reorder, on the calling thread).
+    private static func reorder(from: inout dnnl_memory_desc_t, _ source: UnsafeRawPointer,
+                                to: inout dnnl_memory_desc_t, _ destination: UnsafeMutableRawPointer, _ what: String) throws {
+        var pd: dnnl_primitive_desc_t?
+        try check(dnnl_reorder_primitive_desc_create(&pd, &from, engine, &to, engine, nil), what)
+        defer { dnnl_primitive_desc_destroy(pd) }
+        var primitive: dnnl_primitive_t?
+        try check(dnnl_primitive_create(&primitive, pd), what + " primitive")
+        defer { dnnl_primitive_destroy(primitive) }
+        run(primitive!, [(tasklora_dnnl_arg_from(), memory(&from, source)),
+                         (tasklora_dnnl_arg_to(), memory(&to, destination))])
     }
 
     private struct Key: Hashable {

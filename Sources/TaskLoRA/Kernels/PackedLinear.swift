@@ -25,7 +25,22 @@ public final class PackedLinear: @unchecked Sendable {
     private let backwardLock = NSLock()
 
     /// Converts W (out, in), row-major float32. `precision` must be `.bf16` or `.int8`.
-    public init(weight: UnsafePointer<Float>, outFeatures: Int, inFeatures: Int, precision: Precision) throws {
+    public convenience init(weight: UnsafePointer<Float>, outFeatures: Int, inFeatures: Int, precision: Precision) throws {
+        try self.init(source: .float32(weight), outFeatures: outFeatures, inFeatures: inFeatures, precision: precision)
+    }
+
+    /// Converts W (out, in), row-major bf16 bit patterns (a bf16 checkpoint): at bf16 packed as it
+    /// is, never widened; at int8 widened one matrix at a time to be quantized.
+    public convenience init(bfloat16Weight weight: UnsafePointer<UInt16>, outFeatures: Int, inFeatures: Int,
+                            precision: Precision) throws {
+        try self.init(source: .bfloat16(weight), outFeatures: outFeatures, inFeatures: inFeatures, precision: precision)
+    }
+
+    private enum Source {
+        case float32(UnsafePointer<Float>), bfloat16(UnsafePointer<UInt16>)
+    }
+
+    private init(source: Source, outFeatures: Int, inFeatures: Int, precision: Precision) throws {
         self.precision = precision
         self.outFeatures = outFeatures
         self.inFeatures = inFeatures
@@ -37,11 +52,27 @@ public final class PackedLinear: @unchecked Sendable {
             types = .bf16
             channelScale = []
             channelSum = []
-            // The reorder rounds float32 to bf16 (nearest even) while packing.
-            packing = try OneDNN.pack(weight, sourceType: dnnl_f32, k: inFeatures, n: outFeatures, types: types)
+            switch source {
+            case .float32(let w):
+                // The reorder rounds float32 to bf16 (nearest even) while packing.
+                packing = try OneDNN.pack(w, sourceType: dnnl_f32, k: inFeatures, n: outFeatures, types: types)
+            case .bfloat16(let w):
+                packing = try OneDNN.pack(w, sourceType: dnnl_bf16, k: inFeatures, n: outFeatures, types: types)
+            }
         case .int8:
             types = .int8
-            let q = UnsafeMutablePointer<Int8>.allocate(capacity: outFeatures * inFeatures)
+            let count = outFeatures * inFeatures
+            var widened: UnsafeMutablePointer<Float>? = nil
+            defer { widened?.deallocate() }
+            let weight: UnsafePointer<Float>
+            switch source {
+            case .float32(let w): weight = w
+            case .bfloat16(let w):
+                widened = .allocate(capacity: count)
+                BFloat16Tensor.widen(w, count: count, into: widened!)
+                weight = UnsafePointer(widened!)
+            }
+            let q = UnsafeMutablePointer<Int8>.allocate(capacity: count)
             defer { q.deallocate() }
             var scale = [Float](repeating: 0, count: outFeatures), sum = [Float](repeating: 0, count: outFeatures)
             Int8Quantization.quantizeWeights(weight, outFeatures: outFeatures, inFeatures: inFeatures, q: q,
@@ -114,24 +145,29 @@ public final class PackedLinear: @unchecked Sendable {
     // MARK: - backward (bf16 training)
 
     /// dx (rows, in) += dy (rows, out) · W, with dy rounded to bf16 and the products accumulated
-    /// in float32 onto dx. `weight` is the same W (out, in) float32 this layer was packed from;
-    /// the first call packs it for this product. bf16 only (`Linear.backward` sends int8 to OpenBLAS).
-    public func backward(dy: UnsafePointer<Float>, rows: Int, weight: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>) {
+    /// in float32 onto dx. The first call packs W for this product from the forward packing (no
+    /// float32 copy of W is needed, so a bf16 checkpoint trains without one). bf16 only
+    /// (`Linear.backward` sends int8 to OpenBLAS).
+    public func backward(dy: UnsafePointer<Float>, rows: Int, dx: UnsafeMutablePointer<Float>) {
         precondition(precision == .bf16, "PackedLinear.backward runs at bf16 only")
         guard rows > 0 else { return }
-        let w = backwardWeights(weight)
+        let w = backwardWeights()
         inRowBlocks(rows) { block in
             backwardBlock(dy: dy + block.lowerBound * outFeatures, rows: block.count, w: w,
                           dx: dx + block.lowerBound * inFeatures)
         }
     }
 
-    private func backwardWeights(_ weight: UnsafePointer<Float>) -> (data: UnsafeMutableRawPointer, desc: dnnl_memory_desc_t) {
+    private func backwardWeights() -> (data: UnsafeMutableRawPointer, desc: dnnl_memory_desc_t) {
         backwardLock.lock()
         defer { backwardLock.unlock() }
         if let w = backwardPacked { return w }
-        // The same (k, n) and types as the forward packing of this weight, which succeeded at load.
-        let p = try! OneDNN.pack(weight, sourceType: dnnl_f32, k: outFeatures, n: inFeatures, types: types, transposed: true)
+        // Unpacked to plain (out, in) bf16 (exact: the values are already bf16), then packed as the
+        // (k = out, n = in) weight of dx = dy · W. Same shapes and types as the forward packing,
+        // which succeeded at load, so a failure here is a bug.
+        let plain = try! OneDNN.unpackBFloat16(packed, desc: packedDesc, k: inFeatures, n: outFeatures)
+        defer { plain.deallocate() }
+        let p = try! OneDNN.pack(plain, sourceType: dnnl_bf16, k: outFeatures, n: inFeatures, types: types, transposed: true)
         backwardPacked = (p.data, p.desc)
         return (p.data, p.desc)
     }

@@ -6,21 +6,25 @@
 /// layer's projections are a single GEMM.
 ///
 /// `precision` is the arithmetic of the four frozen projections of every layer: at bf16 or int8 each
-/// is also converted once, here, into a `PackedLinear` that the forward pass multiplies with. The
-/// float32 tensors stay: the fp32 path, the backward pass (float32 until bf16 training lands),
-/// checkpoints and exports read them.
+/// is converted once, here, into a `PackedLinear` that the forward (and at bf16 the backward) pass
+/// multiplies with, and then exists only packed (no float32 copy is kept). From a bf16 checkpoint
+/// read for bf16 or int8 compute (`Checkpoint.read(…, keepBFloat16Matrices: true)`) nothing is
+/// widened at all: the projections are packed from their bits and the word embeddings stay bf16,
+/// so the model takes about its bf16 size (docs/precision.md).
 public final class EncoderWeights: @unchecked Sendable {
+    /// A layer's frozen tensors. The four projection matrices are nil when they live only packed
+    /// (a bf16 checkpoint at bf16 or int8); biases and norms are always float32.
     public struct Layer {
         /// (3H, H) rows Q | K | V, and (3H)
-        public let qkvWeight: Tensor, qkvBias: Tensor
+        public let qkvWeight: Tensor?, qkvBias: Tensor
         /// (H, H), (H)
-        public let attentionOutWeight: Tensor, attentionOutBias: Tensor
+        public let attentionOutWeight: Tensor?, attentionOutBias: Tensor
         /// (H)
         public let attentionNormWeight: Tensor, attentionNormBias: Tensor
         /// (F, H), (F)
-        public let ffnInWeight: Tensor, ffnInBias: Tensor
+        public let ffnInWeight: Tensor?, ffnInBias: Tensor
         /// (H, F), (H)
-        public let ffnOutWeight: Tensor, ffnOutBias: Tensor
+        public let ffnOutWeight: Tensor?, ffnOutBias: Tensor
         /// (H)
         public let ffnNormWeight: Tensor, ffnNormBias: Tensor
         /// qkv, attention output, FFN in, FFN out converted for oneDNN; nil at fp32.
@@ -31,14 +35,43 @@ public final class EncoderWeights: @unchecked Sendable {
     public struct PackedLayer {
         public let qkv: PackedLinear, attentionOut: PackedLinear, ffnIn: PackedLinear, ffnOut: PackedLinear
 
+        init(qkv: PackedLinear, attentionOut: PackedLinear, ffnIn: PackedLinear, ffnOut: PackedLinear) {
+            self.qkv = qkv
+            self.attentionOut = attentionOut
+            self.ffnIn = ffnIn
+            self.ffnOut = ffnOut
+        }
+
+        /// From a layer's float32 projections.
         init(_ layer: Layer, precision: Precision) throws {
-            func pack(_ w: Tensor) throws -> PackedLinear {
-                try PackedLinear(weight: w.data, outFeatures: w.shape[0], inFeatures: w.shape[1], precision: precision)
+            func pack(_ w: Tensor?) throws -> PackedLinear {
+                guard let w else { throw TaskLoRAError("EncoderWeights: a projection has neither float32 nor packed weights") }
+                return try PackedLinear(weight: w.data, outFeatures: w.shape[0], inFeatures: w.shape[1], precision: precision)
             }
-            qkv = try pack(layer.qkvWeight)
-            attentionOut = try pack(layer.attentionOutWeight)
-            ffnIn = try pack(layer.ffnInWeight)
-            ffnOut = try pack(layer.ffnOutWeight)
+            try self.init(qkv: pack(layer.qkvWeight), attentionOut: pack(layer.attentionOutWeight),
+                          ffnIn: pack(layer.ffnInWeight), ffnOut: pack(layer.ffnOutWeight))
+        }
+    }
+
+    /// The word embedding table, (V, H): float32, or bf16 as stored (a bf16 checkpoint read for
+    /// bf16 compute; rows are widened as they are gathered, exactly).
+    public enum EmbeddingTable: @unchecked Sendable {
+        case float32(Tensor), bfloat16(BFloat16Tensor)
+
+        public var shape: [Int] {
+            switch self {
+            case .float32(let t): t.shape
+            case .bfloat16(let t): t.shape
+            }
+        }
+
+        /// dst (H) = row `index` (H = `count`) in float32.
+        @inline(__always)
+        public func copyRow(_ index: Int, count h: Int, into dst: UnsafeMutablePointer<Float>) {
+            switch self {
+            case .float32(let t): dst.update(from: t.data + index * h, count: h)
+            case .bfloat16(let t): BFloat16Tensor.widen(t.bits + index * h, count: h, into: dst)
+            }
         }
     }
 
@@ -46,7 +79,7 @@ public final class EncoderWeights: @unchecked Sendable {
     public let precision: Precision
 
     /// (V, H)
-    public let wordEmbeddings: Tensor
+    public let wordEmbeddings: EmbeddingTable
     /// (P, H); nil for rotary models.
     public let positionEmbeddings: Tensor?
     /// (types, H); nil when the model has none.
@@ -83,88 +116,107 @@ public final class EncoderWeights: @unchecked Sendable {
     }
 
     /// Builds the kernel layout from named tensors, naming any missing tensor or wrong shape.
-    public init(config: EncoderConfig, tensors: [String: Tensor], source: String, precision: Precision = .fp32) throws {
+    /// Tensors may come from `tensors` (float32) or, as bf16 bits, from `bfloat16`, which is drained:
+    /// each matrix is taken out as it is packed (or widened), so loading holds one copy at a time.
+    public init(config: EncoderConfig, tensors: [String: Tensor], bfloat16: BFloat16Store? = nil,
+                source: String, precision: Precision = .fp32) throws {
         for (name, shape) in Self.expectedShapes(for: config) {
-            guard let t = tensors[name] else {
+            guard let found = tensors[name]?.shape ?? bfloat16?.shape(of: name) else {
                 throw TaskLoRAError.file(source, "missing tensor \(name)")
             }
-            guard t.shape == shape else {
-                throw TaskLoRAError.file(source, "tensor \(name) has shape \(t.shape), expected \(shape)")
+            guard found == shape else {
+                throw TaskLoRAError.file(source, "tensor \(name) has shape \(found), expected \(shape)")
             }
         }
-        func get(_ name: String) -> Tensor { tensors[name]! }
-        wordEmbeddings = get("embeddings.word_embeddings.weight")
-        positionEmbeddings = config.isRotary ? nil : get("embeddings.position_embeddings.weight")
-        tokenTypeEmbeddings = config.typeVocabSize > 0 ? get("embeddings.token_type_embeddings.weight") : nil
-        embeddingNormWeight = get("embeddings.LayerNorm.weight")
-        embeddingNormBias = get("embeddings.LayerNorm.bias")
+        /// A float32 tensor, widened when it was read as bf16.
+        func float(_ name: String) -> Tensor { tensors[name] ?? bfloat16!.take(name)!.widened() }
+        /// A bf16 matrix, when one was read and the compute can use it without widening.
+        func bits(_ name: String) -> BFloat16Tensor? {
+            precision == .fp32 || tensors[name] != nil ? nil : bfloat16?.take(name)
+        }
+        if let table = bits("embeddings.word_embeddings.weight") {
+            wordEmbeddings = .bfloat16(table)
+        } else {
+            wordEmbeddings = .float32(float("embeddings.word_embeddings.weight"))
+        }
+        positionEmbeddings = config.isRotary ? nil : float("embeddings.position_embeddings.weight")
+        tokenTypeEmbeddings = config.typeVocabSize > 0 ? float("embeddings.token_type_embeddings.weight") : nil
+        embeddingNormWeight = float("embeddings.LayerNorm.weight")
+        embeddingNormBias = float("embeddings.LayerNorm.bias")
         let h = config.hiddenSize
-        let plain = (0..<config.numHiddenLayers).map { l in
+        var built: [Layer] = []
+        for l in 0..<config.numHiddenLayers {
             let p = "encoder.layer.\(l)."
-            let qkvW = Tensor(zeros: [3 * h, h]), qkvB = Tensor(zeros: [3 * h])
-            for (i, part) in ["query", "key", "value"].enumerated() {
-                qkvW.data.advanced(by: i * h * h).update(from: get(p + "attention.self.\(part).weight").data, count: h * h)
-                qkvB.data.advanced(by: i * h).update(from: get(p + "attention.self.\(part).bias").data, count: h)
+            let parts = ["query", "key", "value"].map { p + "attention.self.\($0)." }
+            let qkvB = Tensor(zeros: [3 * h])
+            for (i, part) in parts.enumerated() {
+                qkvB.data.advanced(by: i * h).update(from: float(part + "bias").data, count: h)
             }
-            return Layer(
-                qkvWeight: qkvW, qkvBias: qkvB,
-                attentionOutWeight: get(p + "attention.output.dense.weight"),
-                attentionOutBias: get(p + "attention.output.dense.bias"),
-                attentionNormWeight: get(p + "attention.output.LayerNorm.weight"),
-                attentionNormBias: get(p + "attention.output.LayerNorm.bias"),
-                ffnInWeight: get(p + "intermediate.dense.weight"), ffnInBias: get(p + "intermediate.dense.bias"),
-                ffnOutWeight: get(p + "output.dense.weight"), ffnOutBias: get(p + "output.dense.bias"),
-                ffnNormWeight: get(p + "output.LayerNorm.weight"), ffnNormBias: get(p + "output.LayerNorm.bias"))
+            let biases = (qkv: qkvB, attentionOut: float(p + "attention.output.dense.bias"),
+                          ffnIn: float(p + "intermediate.dense.bias"), ffnOut: float(p + "output.dense.bias"))
+            let norms = (attention: (float(p + "attention.output.LayerNorm.weight"), float(p + "attention.output.LayerNorm.bias")),
+                         ffn: (float(p + "output.LayerNorm.weight"), float(p + "output.LayerNorm.bias")))
+            func layer(qkv: Tensor?, attentionOut: Tensor?, ffnIn: Tensor?, ffnOut: Tensor?, packed: PackedLayer?) -> Layer {
+                Layer(qkvWeight: qkv, qkvBias: biases.qkv, attentionOutWeight: attentionOut, attentionOutBias: biases.attentionOut,
+                      attentionNormWeight: norms.attention.0, attentionNormBias: norms.attention.1,
+                      ffnInWeight: ffnIn, ffnInBias: biases.ffnIn, ffnOutWeight: ffnOut, ffnOutBias: biases.ffnOut,
+                      ffnNormWeight: norms.ffn.0, ffnNormBias: norms.ffn.1, packed: packed)
+            }
+            let q = bits(parts[0] + "weight"), k = bits(parts[1] + "weight"), v = bits(parts[2] + "weight")
+            let out = bits(p + "attention.output.dense.weight")
+            let fc1 = bits(p + "intermediate.dense.weight"), fc2 = bits(p + "output.dense.weight")
+            if let q, let k, let v, let out, let fc1, let fc2 {
+                // A bf16 checkpoint at bf16/int8: packed straight from its bits, no float32 copy kept.
+                let qkv = BFloat16Tensor(zeros: [3 * h, h])
+                for (i, m) in [q, k, v].enumerated() { (qkv.bits + i * h * h).update(from: m.bits, count: h * h) }
+                func pack(_ m: BFloat16Tensor) throws -> PackedLinear {
+                    try PackedLinear(bfloat16Weight: m.bits, outFeatures: m.shape[0], inFeatures: m.shape[1], precision: precision)
+                }
+                built.append(layer(qkv: nil, attentionOut: nil, ffnIn: nil, ffnOut: nil,
+                                   packed: PackedLayer(qkv: try pack(qkv), attentionOut: try pack(out),
+                                                       ffnIn: try pack(fc1), ffnOut: try pack(fc2))))
+                continue
+            }
+            // float32 projections (widening any that were read as bf16); below fp32 packed, then dropped.
+            func widened(_ m: BFloat16Tensor?, _ name: String) -> Tensor { m?.widened() ?? float(name) }
+            let qkvW = Tensor(zeros: [3 * h, h])
+            for (i, (m, part)) in zip([q, k, v], parts).enumerated() {
+                qkvW.data.advanced(by: i * h * h).update(from: widened(m, part + "weight").data, count: h * h)
+            }
+            let plain = layer(qkv: qkvW, attentionOut: widened(out, p + "attention.output.dense.weight"),
+                              ffnIn: widened(fc1, p + "intermediate.dense.weight"), ffnOut: widened(fc2, p + "output.dense.weight"),
+                              packed: nil)
+            built.append(precision == .fp32 ? plain : try Self.packed(plain, precision: precision))
         }
-        layers = precision == .fp32 ? plain : try Self.packed(plain, precision: precision)
+        layers = built
         self.precision = precision
     }
 
-    /// The same frozen weights (shared, not copied) at another precision.
+    /// The same frozen weights (shared, not copied) at another precision. Needs the float32
+    /// projections, which only an fp32 `EncoderWeights` holds.
     public func converted(to precision: Precision) throws -> EncoderWeights {
         try EncoderWeights(sharing: self, precision: precision)
     }
 
     private init(sharing other: EncoderWeights, precision: Precision) throws {
+        guard case .float32 = other.wordEmbeddings, other.layers.allSatisfy({ $0.qkvWeight != nil }) else {
+            throw TaskLoRAError("EncoderWeights: weights held at \(other.precision) (no float32 copy) cannot be converted to \(precision); load the checkpoint at that precision")
+        }
         wordEmbeddings = other.wordEmbeddings
         positionEmbeddings = other.positionEmbeddings
         tokenTypeEmbeddings = other.tokenTypeEmbeddings
         embeddingNormWeight = other.embeddingNormWeight
         embeddingNormBias = other.embeddingNormBias
         self.precision = precision
-        layers = precision == .fp32 ? other.layers.map { var l = $0; l.packed = nil; return l }
-                                    : try Self.packed(other.layers, precision: precision)
+        layers = precision == .fp32 ? other.layers : try other.layers.map { try Self.packed($0, precision: precision) }
     }
 
-    private static func packed(_ layers: [Layer], precision: Precision) throws -> [Layer] {
-        try layers.map { var l = $0; l.packed = try PackedLayer($0, precision: precision); return l }
-    }
-
-    /// The weights back under their canonical names (q, k, v split again), for checkpoints and exports.
-    public func namedTensors(config: EncoderConfig) -> [(String, Tensor)] {
-        let h = config.hiddenSize
-        var out: [(String, Tensor)] = [("embeddings.word_embeddings.weight", wordEmbeddings)]
-        if let p = positionEmbeddings { out.append(("embeddings.position_embeddings.weight", p)) }
-        if let t = tokenTypeEmbeddings { out.append(("embeddings.token_type_embeddings.weight", t)) }
-        out += [("embeddings.LayerNorm.weight", embeddingNormWeight), ("embeddings.LayerNorm.bias", embeddingNormBias)]
-        for (l, layer) in layers.enumerated() {
-            let p = "encoder.layer.\(l)."
-            for (i, part) in ["query", "key", "value"].enumerated() {
-                let w = Tensor(zeros: [h, h]), b = Tensor(zeros: [h])
-                w.data.update(from: layer.qkvWeight.data.advanced(by: i * h * h), count: h * h)
-                b.data.update(from: layer.qkvBias.data.advanced(by: i * h), count: h)
-                out += [(p + "attention.self.\(part).weight", w), (p + "attention.self.\(part).bias", b)]
-            }
-            out += [
-                (p + "attention.output.dense.weight", layer.attentionOutWeight),
-                (p + "attention.output.dense.bias", layer.attentionOutBias),
-                (p + "attention.output.LayerNorm.weight", layer.attentionNormWeight),
-                (p + "attention.output.LayerNorm.bias", layer.attentionNormBias),
-                (p + "intermediate.dense.weight", layer.ffnInWeight), (p + "intermediate.dense.bias", layer.ffnInBias),
-                (p + "output.dense.weight", layer.ffnOutWeight), (p + "output.dense.bias", layer.ffnOutBias),
-                (p + "output.LayerNorm.weight", layer.ffnNormWeight), (p + "output.LayerNorm.bias", layer.ffnNormBias),
-            ]
-        }
-        return out
+    /// `layer` with its projections packed at `precision` and its float32 projections dropped.
+    private static func packed(_ layer: Layer, precision: Precision) throws -> Layer {
+        let p = try PackedLayer(layer, precision: precision)
+        return Layer(qkvWeight: nil, qkvBias: layer.qkvBias, attentionOutWeight: nil, attentionOutBias: layer.attentionOutBias,
+                     attentionNormWeight: layer.attentionNormWeight, attentionNormBias: layer.attentionNormBias,
+                     ffnInWeight: nil, ffnInBias: layer.ffnInBias, ffnOutWeight: nil, ffnOutBias: layer.ffnOutBias,
+                     ffnNormWeight: layer.ffnNormWeight, ffnNormBias: layer.ffnNormBias, packed: p)
     }
 }

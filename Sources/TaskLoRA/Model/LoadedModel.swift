@@ -7,7 +7,8 @@ public enum LoadedModel {
     /// The encoder of a base checkpoint, its frozen projections at `precision`.
     public static func loadEncoder(_ ckpt: Checkpoint, path: String, precision: Precision = .fp32) throws -> TextEncoder {
         let config = try EncoderConfig.decode(Data(ckpt.configJSON.utf8), source: path)
-        let weights = try EncoderWeights(config: config, tensors: ckpt.weights, source: path, precision: precision)
+        let weights = try EncoderWeights(config: config, tensors: ckpt.weights, bfloat16: ckpt.bfloat16Weights,
+                                         source: path, precision: precision)
         return TextEncoder(config: config, weights: weights)
     }
 
@@ -38,12 +39,15 @@ public enum LoadedModel {
     public static func loadEmbedder(checkpoint path: String, adapterFiles: [String] = [], precision: Precision = .fp32,
                                     whitespace: TokenizerWhitespace = .default) throws
         -> (embedder: SentenceEmbedder, prefixes: [String: String]) {
-        var ckpt = try Checkpoint.read(path: path)
+        // A bf16 base stays bf16 for bf16/int8 compute (half the memory; EncoderWeights).
+        let keep = precision != .fp32
+        var ckpt = try Checkpoint.read(path: path, keepBFloat16Matrices: keep)
         var basePath = path
         var archives: [(String, AdapterArchive, String)] = []
-        if ckpt.weights.isEmpty {
+        if !ckpt.hasWeights {
             let adapterCheckpoint = ckpt
-            (basePath, ckpt) = try BaseModelReference.openBase(of: adapterCheckpoint, adapterPath: path)
+            (basePath, ckpt) = try BaseModelReference.openBase(of: adapterCheckpoint, adapterPath: path,
+                                                               keepBFloat16Matrices: keep)
             let base = basePath
             archives = ckpt.adapters.map { ($0.key, $0.value, base) }
             archives += adapterCheckpoint.adapters.map { ($0.key, $0.value, path) }

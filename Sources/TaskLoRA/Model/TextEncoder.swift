@@ -71,9 +71,9 @@ public final class TextEncoder: @unchecked Sendable {
             let xin = x
             // Attention block: qkv projection (+ LoRA), RoPE, attention, output projection (+ LoRA).
             let qkv = buffer(l, "qkv", t * 3 * h)
-            Linear.forward(x: xin, rows: t, inFeatures: h, outFeatures: 3 * h, weight: layer.qkvWeight.data,
+            Linear.forward(x: xin, rows: t, inFeatures: h, outFeatures: 3 * h, weight: layer.qkvWeight?.data,
                            packed: layer.packed?.qkv, bias: layer.qkvBias.data, y: qkv)
-            let qkvWeight = layer.qkvWeight.data, packedQkv = layer.packed?.qkv
+            let qkvWeight = layer.qkvWeight?.data, packedQkv = layer.packed?.qkv
             tape?.record {
                 Linear.backward(dy: grad(l, "qkv", t * 3 * h), rows: t, inFeatures: h, outFeatures: 3 * h,
                                 weight: qkvWeight, packed: packedQkv, dx: grad(l, "in", t * h))
@@ -97,9 +97,9 @@ public final class TextEncoder: @unchecked Sendable {
                                    batch: batch, heads: heads, headDim: d)
             }
             let projected = arena.buffer("projected", count: t * h)
-            Linear.forward(x: context, rows: t, inFeatures: h, outFeatures: h, weight: layer.attentionOutWeight.data,
+            Linear.forward(x: context, rows: t, inFeatures: h, outFeatures: h, weight: layer.attentionOutWeight?.data,
                            packed: layer.packed?.attentionOut, bias: layer.attentionOutBias.data, y: projected)
-            let outWeight = layer.attentionOutWeight.data, packedAttentionOut = layer.packed?.attentionOut
+            let outWeight = layer.attentionOutWeight?.data, packedAttentionOut = layer.packed?.attentionOut
             tape?.record {
                 Linear.backward(dy: grad(l, "attention", t * h), rows: t, inFeatures: h, outFeatures: h,
                                 weight: outWeight, packed: packedAttentionOut, dx: grad(l, "context", t * h))
@@ -122,9 +122,9 @@ public final class TextEncoder: @unchecked Sendable {
 
             // Feed-forward block: fc1 (+ LoRA), GELU, fc2 (+ LoRA).
             let pre = buffer(l, "pre", t * f)
-            Linear.forward(x: x1, rows: t, inFeatures: h, outFeatures: f, weight: layer.ffnInWeight.data,
+            Linear.forward(x: x1, rows: t, inFeatures: h, outFeatures: f, weight: layer.ffnInWeight?.data,
                            packed: layer.packed?.ffnIn, bias: layer.ffnInBias.data, y: pre)
-            let ffnInWeight = layer.ffnInWeight.data, packedFfnIn = layer.packed?.ffnIn
+            let ffnInWeight = layer.ffnInWeight?.data, packedFfnIn = layer.packed?.ffnIn
             tape?.record {
                 Linear.backward(dy: grad(l, "pre", t * f), rows: t, inFeatures: h, outFeatures: f,
                                 weight: ffnInWeight, packed: packedFfnIn, dx: grad(l, "x1", t * h))
@@ -137,9 +137,9 @@ public final class TextEncoder: @unchecked Sendable {
             tape?.record {
                 GELU.backward(dy: grad(l, "activated", t * f), x: pre, dx: grad(l, "pre", t * f), count: t * f)
             }
-            Linear.forward(x: activated, rows: t, inFeatures: f, outFeatures: h, weight: layer.ffnOutWeight.data,
+            Linear.forward(x: activated, rows: t, inFeatures: f, outFeatures: h, weight: layer.ffnOutWeight?.data,
                            packed: layer.packed?.ffnOut, bias: layer.ffnOutBias.data, y: projected)
-            let ffnOutWeight = layer.ffnOutWeight.data, packedFfnOut = layer.packed?.ffnOut
+            let ffnOutWeight = layer.ffnOutWeight?.data, packedFfnOut = layer.packed?.ffnOut
             tape?.record {
                 Linear.backward(dy: grad(l, "ffn", t * h), rows: t, inFeatures: f, outFeatures: h,
                                 weight: ffnOutWeight, packed: packedFfnOut, dx: grad(l, "activated", t * f))

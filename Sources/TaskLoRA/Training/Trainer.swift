@@ -85,7 +85,8 @@ public final class Trainer {
         try recipe.validate()
         self.communicator = communicator
         self.log = communicator.isRoot ? log : { _ in }
-        let ckpt = try Checkpoint.read(path: recipe.model)
+        // A bf16 base stays bf16 when training at bf16 (half the memory; EncoderWeights).
+        let ckpt = try Checkpoint.read(path: recipe.model, keepBFloat16Matrices: recipe.precision != .fp32)
         nativePrompts = try NativePrompts(checkpoint: ckpt, source: recipe.model)
         // Left-out prefixes become the base's native prompts; the resolved recipe is what runs.
         let (resolved, differing) = recipe.resolvingPrefixes(nativePrompts)
