@@ -11,6 +11,7 @@ multilingual-e5-small HF folder, see scripts/reference/README.md):
 writes runs/embed-throughput.json (raw numbers, not committed) and docs/benchmarks.md (the latter only for
 the default two sides).
 
+--checkpoint / --hf / --prefix pick another model (default multilingual-e5-small with "query: ").
 --sides picks the sides and their order within a repeat (issue 12's precision comparison runs
 `tasklora:fp32,tasklora:bf16,tasklora:int8,st:fp32,st:bf16`): `tasklora:P` is `tasklora embed --precision P`
 (P = fp32, bf16, int8); `st:fp32` is sentence-transformers as it loads, `st:bf16` the same model cast with
@@ -86,9 +87,9 @@ def sentences():
     return out
 
 
-def run_tasklora(binary, path, out, precision="fp32"):
-    cmd = ["/usr/bin/time", "-f", "%M", binary, "embed", "--model", CKPT, "--input", path, "--output", out,
-           "--prefix", PREFIX, "--max-length", str(MAX_LENGTH), "--batch-size", str(BATCH),
+def run_tasklora(binary, path, out, precision="fp32", ckpt=CKPT, prefix=PREFIX):
+    cmd = ["/usr/bin/time", "-f", "%M", binary, "embed", "--model", ckpt, "--input", path, "--output", out,
+           "--prefix", prefix, "--max-length", str(MAX_LENGTH), "--batch-size", str(BATCH),
            "--whitespace", "tokenizer-json"] + (["--precision", precision] if precision != "fp32" else [])
     t = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True)
@@ -100,9 +101,9 @@ def run_tasklora(binary, path, out, precision="fp32"):
     return {"seconds": float(m.group(3)), "tokens": int(m.group(2)), "rss_mib": rss_kib / 1024, "process_wall_s": wall}
 
 
-def run_st(path, out, threads, dtype="fp32"):
-    cmd = [sys.executable, "-c", ST_SNIPPET, path, HF_E5, out, str(threads),
-           os.path.join(REPO, "scripts", "reference"), str(MAX_LENGTH), PREFIX, str(BATCH), dtype]
+def run_st(path, out, threads, dtype="fp32", hf=HF_E5, prefix=PREFIX):
+    cmd = [sys.executable, "-c", ST_SNIPPET, path, hf, out, str(threads),
+           os.path.join(REPO, "scripts", "reference"), str(MAX_LENGTH), prefix, str(BATCH), dtype]
     t = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, HF_HUB_OFFLINE="1"))
     wall = time.perf_counter() - t
@@ -222,11 +223,15 @@ def main():
     ap.add_argument("--sides", default="tasklora:fp32,st:fp32",
                     help="sides in run order: tasklora:fp32|bf16|int8, st:fp32|bf16 (comma-separated)")
     ap.add_argument("--binary", default=None, help="tasklora binary (default: .build/release/tasklora)")
+    ap.add_argument("--checkpoint", default=CKPT, help="tasklora's checkpoint (default: multilingual-e5-small)")
+    ap.add_argument("--hf", default=HF_E5, help="the same model's sentence-transformers folder")
+    ap.add_argument("--prefix", default=PREFIX)
     ap.add_argument("--json", default=os.path.join(REPO, "runs", "embed-throughput.json"))
     ap.add_argument("--doc", default=os.path.join(REPO, "docs", "benchmarks.md"))
     a = ap.parse_args()
     sides = parse_sides(a.sides)
-    legacy = [(t, p) for t, p, _ in sides] == [("tasklora", "fp32"), ("st", "fp32")]
+    legacy = ([(t, p) for t, p, _ in sides] == [("tasklora", "fp32"), ("st", "fp32")]
+              and (a.checkpoint, a.hf, a.prefix) == (CKPT, HF_E5, PREFIX))
     texts = sentences()
     if a.quick:
         texts, a.repeats = texts[:200], 1
@@ -244,8 +249,8 @@ def main():
         loads = [os.getloadavg()[0]]
         for i in range(a.repeats):
             for tool, precision, name in sides:
-                run = run_tasklora(binary, path, npy[name], precision) if tool == "tasklora" \
-                    else run_st(path, npy[name], a.threads, precision)
+                run = run_tasklora(binary, path, npy[name], precision, a.checkpoint, a.prefix) if tool == "tasklora" \
+                    else run_st(path, npy[name], a.threads, precision, a.hf, a.prefix)
                 results[name].append(run)
                 loads.append(os.getloadavg()[0])
             print(f"repeat {i + 1}: " + ", ".join(f"{name} {results[name][-1]['seconds']:.2f} s" for _, _, name in sides),
@@ -255,6 +260,7 @@ def main():
     summary = {"sentences": len(texts), "repeats": a.repeats, "cpu": cpu_model(), "cpus": os.cpu_count(),
                "mem_gib": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30,
                "versions": versions(), "binary": binary, "side_order": [name for _, _, name in sides],
+               "checkpoint": a.checkpoint, "hf": a.hf, "prefix": a.prefix,
                "reference": reference, "runs": results, "load_avg_1min": loads, "sides": {}}
     for tool, precision, name in sides:
         x = side_summary(results[name], len(texts))

@@ -19,11 +19,11 @@ Sections (--only picks some; the document is written only when all run, unless -
             training (tasklora bf16, PyTorch bf16 autocast, PyTorch fp32, tasklora fp32, …) on the real
             (query/value InfoNCE), text-matching (all-module LoRA, CoSENT + Matryoshka, length 64) and fixed
             32 × 64 workloads for multilingual-e5-small and all-MiniLM-L6-v2; `embed` bf16 / int8 / fp32 against
-            sentence-transformers fp32 / bf16 (mE5-small); `tasklora-bench dnnl-peak` (the 2-thread oneDNN bf16
+            sentence-transformers fp32 / bf16 (both models); `tasklora-bench dnnl-peak` (the 2-thread oneDNN bf16
             matmul peak through PackedLinear); one profiled bf16 step per model. Its own section of
             docs/benchmarks.md: run alone, it rewrites just that section in place:
                 HF_HUB_OFFLINE=1 cache/venv/bin/python bench/run_all.py --only precision
-  jina      (only when named in --only: ~7 GB a side, minutes) a full-size jina-embeddings-v3 shape (24 layers,
+  jina      (only when named in --only: 8–9 GB a side, ~25 min) a full-size jina-embeddings-v3 shape (24 layers,
             hidden 1024, random weights, 16 × 256 tokens) LoRA training step: `tasklora-bench jina-step --precision
             bf16` vs `bench/jina_step_torch.py --autocast bf16`, one side at a time; run alone, it rewrites its own
             block of docs/benchmarks.md: HF_HUB_OFFLINE=1 cache/venv/bin/python bench/run_all.py --only jina
@@ -312,16 +312,20 @@ def run_precision(bench, a, texts, out_dir):
         r["profile"]["multilingual-e5-small/text-matching"] = run_json(
             tasklora_train_cmd(bench, MODELS["multilingual-e5-small"], "text-matching", a, texts, profile=True,
                                precision="bf16"))
-    log("precision: embed…")
-    r["embed"] = run_precision_embed(a, out_dir)
+    r["embed"] = {}
+    for name in models:
+        log(f"precision: embed {name}…")
+        r["embed"][name] = run_precision_embed(a, out_dir, name)
     return r
 
 
-def run_precision_embed(a, out_dir):
+def run_precision_embed(a, out_dir, name):
+    m = MODELS[name]
     tasklora = os.path.join(REPO, a.scratch_path, "release", "tasklora")
-    js = os.path.join(out_dir, "precision-embed.json")
+    js = os.path.join(out_dir, f"precision-embed-{name}.json")
     cmd = [sys.executable, os.path.join(REPO, "bench", "embed_throughput.py"), "--binary", tasklora,
-           "--threads", str(a.threads), "--sides", EMBED_SIDES, "--json", js]
+           "--threads", str(a.threads), "--sides", EMBED_SIDES, "--json", js, "--checkpoint", m["ckpt"],
+           "--hf", m["hf"], "--prefix", m["prefix"]]
     cmd += ["--quick"] if a.smoke else ["--repeats", str(a.repeats)]
     LOADS.append(load1())
     p = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=dict(os.environ, HF_HUB_OFFLINE="1"))
@@ -410,11 +414,12 @@ def precision_section(r, a):
         x = s["ratios"]["tasklora bf16 / pytorch fp32"]
         row(f"training, {workload}, {name}: tasklora bf16 / PyTorch fp32", f"≥ {T['train_vs_fp32']}×", x,
             x["median"] >= T["train_vs_fp32"])
-    er = P["embed"]["ratios"]
-    for k, t in (("tasklora int8 / sentence-transformers fp32", T["embed_int8_vs_st_fp32"]),
-                 ("tasklora bf16 / sentence-transformers fp32", T["embed_bf16_vs_st_fp32"]),
-                 ("tasklora bf16 / sentence-transformers bf16", T["embed_bf16_vs_st_bf16"])):
-        row(f"`embed`, STS-B en test, mE5-small: {k}", f"≥ {t}×", er[k], er[k]["median"] >= t)
+    for name, e in P["embed"].items():
+        er = e["ratios"]
+        for k, t in (("tasklora int8 / sentence-transformers fp32", T["embed_int8_vs_st_fp32"]),
+                     ("tasklora bf16 / sentence-transformers fp32", T["embed_bf16_vs_st_fp32"]),
+                     ("tasklora bf16 / sentence-transformers bf16", T["embed_bf16_vs_st_bf16"])):
+            row(f"`embed`, STS-B en test, {name}: {k}", f"≥ {t}×", er[k], er[k]["median"] >= t)
     peak = dnnl_peak(P["dnnl"])
     for key, s in tr.items():
         if key.endswith("/fixed"):
@@ -469,20 +474,25 @@ def precision_section(r, a):
         w("| GFLOP/s (profiled run) | " + " | ".join(f"{prof[n]['gflops_per_s']:.0f}" for n in names) + " |")
         w("")
 
-    e = P["embed"]
     w("### `embed` by precision\n")
-    w(f"`bench/embed_throughput.py --sides {EMBED_SIDES}`: {e['sentences']:,} sentences of STS-B en test, mE5-small, "
-      "prefix `query: `, max length 128, batch 32, as in the embedding section; the sides interleaved in that order, "
-      "a fresh process each; sentence-transformers bf16 is the model cast with `model.to(torch.bfloat16)`. Cosine: the "
-      "lowest over all sentences against tasklora fp32.\n")
-    w("| side | encode (s, median, min – max) | sentences / s | peak RSS (MiB) | lowest cosine to tasklora fp32 |")
-    w("|---|---|---|---|---|")
-    for name in e["side_order"]:
-        x = e["sides"][name]
-        w(f"| {name} | {x['median_s']:.2f} ({x['min_s']:.2f} – {x['max_s']:.2f}) | {x['median_sentences_per_s']:.1f} | "
-          f"{x['peak_rss_mib']:.0f} | {x['min_cosine_to_reference']:.5f} |")
+    first = next(iter(P["embed"].values()))
+    w(f"`bench/embed_throughput.py --sides {EMBED_SIDES}`: the {first['sentences']:,} sentences of STS-B en test, "
+      "max length 128, batch 32, as in the embedding section (mE5-small with the prefix `query: `, all-MiniLM-L6-v2 "
+      "without); the sides "
+      "interleaved in that order, a fresh process each; sentence-transformers bf16 is the model cast with "
+      "`model.to(torch.bfloat16)`. Cosine: the lowest over all sentences against tasklora fp32.\n")
+    w("| model | side | encode (s, median, min – max) | sentences / s | peak RSS (MiB) | lowest cosine to tasklora fp32 |")
+    w("|---|---|---|---|---|---|")
+    for model, e in P["embed"].items():
+        for name in e["side_order"]:
+            x = e["sides"][name]
+            w(f"| {model} | {name} | {x['median_s']:.2f} ({x['min_s']:.2f} – {x['max_s']:.2f}) | "
+              f"{x['median_sentences_per_s']:.1f} | {x['peak_rss_mib']:.0f} | {x['min_cosine_to_reference']:.5f} |")
     w("")
-    w("Throughput ratios (per repeat): " + "; ".join(f"{k} **{fmt_spread(v)}×**" for k, v in e["ratios"].items()) + ".\n")
+    for model, e in P["embed"].items():
+        w(f"- {model}, throughput ratios (per repeat): "
+          + "; ".join(f"{k} **{fmt_spread(v)}×**" for k, v in e["ratios"].items()) + ".")
+    w("")
     w(PRECISION_END)
     return L
 
@@ -504,7 +514,7 @@ def splice_block(path, lines, begin=PRECISION_BEGIN, end=PRECISION_END):
 
 
 def run_jina(bench, a):
-    """Full-size jina-embeddings-v3 shape: tasklora bf16 vs PyTorch bf16 autocast, one side at a time (~7 GB each)."""
+    """Full-size jina-embeddings-v3 shape: tasklora bf16 vs PyTorch bf16 autocast, one side at a time (8–9 GB each)."""
     steps = ["--warmup", "1", "--steps", "1"] if a.smoke else ["--warmup", "1", "--steps", "3"]
     shape = ["--layers", "2"] if a.smoke else []
     runs = {"tasklora bf16": [], "pytorch bf16 autocast": []}
@@ -838,7 +848,7 @@ def main():
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--only", default=ALL_SECTIONS)
     ap.add_argument("--precision-models", default="multilingual-e5-small,all-MiniLM-L6-v2",
-                    help="models of the precision section's training runs (comma-separated; embed is mE5-small)")
+                    help="models of the precision section's training and embed runs (comma-separated)")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--out-dir")
     ap.add_argument("--doc")
