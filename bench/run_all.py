@@ -394,6 +394,9 @@ def precision_section(r, a):
       "dims 32, 64, 128, 256, 384 with unit weights (PyTorch side: sentence-transformers' own "
       "`MatryoshkaLoss(model, CoSENTLoss(model), matryoshka_dims=[…])` on a peft model with the same six targets); "
       f"**fixed**: {PAIRS} × {FIXED_LEN}-token pairs, every sequence full, query/value InfoNCE.\n")
+    w("The full-size jina-embeddings-v3 shape step (24 layers, hidden 1024, 16 × 256 tokens; tasklora bf16 against "
+      "transformers' `JinaEmbeddingsV3Model` + peft under bf16 autocast, 8–9 GB a side) runs only when asked: "
+      "`bench/run_all.py --only jina` writes its own block below this one.\n")
 
     w("### Issue 12 speed targets\n")
     w("| what | target | measured (median, min – max) | met |")
@@ -504,7 +507,7 @@ def splice_block(path, lines, begin=PRECISION_BEGIN, end=PRECISION_END):
     block = "\n".join(lines) + "\n"
     if begin in text and end in text:
         head, rest = text.split(begin, 1)
-        text = head + block + rest.split(end, 1)[1].lstrip("\n")
+        text = head + block + "\n" + rest.split(end, 1)[1].lstrip("\n")
     else:
         marker = "## Memory that does not grow with the input"
         i = text.find(marker)
