@@ -13,7 +13,7 @@ target_modules=[q_proj, k_proj, v_proj, o_proj, fc1, fc2])` injected, everything
 random token sequences of exactly `length` tokens (no padding; anchors = the first half, positives = the second),
 forward (under `torch.autocast("cpu", dtype=torch.bfloat16)` with --autocast bf16), mean pooling, in-batch InfoNCE
 at scale 20 on the normalized embeddings (what MultipleNegativesRankingLoss computes), backward,
-clip_grad_norm_(1.0), AdamW(lr 1e-4, weight decay 0.01). About 7–9 GB of memory (estimated, not measured at full size).
+clip_grad_norm_(1.0), AdamW(lr 1e-4, weight decay 0.01). Peak RSS 10.6 GB (one step measured here).
 """
 import argparse, json, time
 

@@ -23,7 +23,7 @@ Sections (--only picks some; the document is written only when all run, unless -
             matmul peak through PackedLinear); one profiled bf16 step per model. Its own section of
             docs/benchmarks.md: run alone, it rewrites just that section in place:
                 HF_HUB_OFFLINE=1 cache/venv/bin/python bench/run_all.py --only precision
-  jina      (only when named in --only: 8–9 GB a side, ~25 min) a full-size jina-embeddings-v3 shape (24 layers,
+  jina      (only when named in --only: 8.5 / 10.6 GB, 20–45 min) a full-size jina-embeddings-v3 shape (24 layers,
             hidden 1024, random weights, 16 × 256 tokens) LoRA training step: `tasklora-bench jina-step --precision
             bf16` vs `bench/jina_step_torch.py --autocast bf16`, one side at a time; run alone, it rewrites its own
             block of docs/benchmarks.md: HF_HUB_OFFLINE=1 cache/venv/bin/python bench/run_all.py --only jina
@@ -395,7 +395,7 @@ def precision_section(r, a):
       "`MatryoshkaLoss(model, CoSENTLoss(model), matryoshka_dims=[…])` on a peft model with the same six targets); "
       f"**fixed**: {PAIRS} × {FIXED_LEN}-token pairs, every sequence full, query/value InfoNCE.\n")
     w("The full-size jina-embeddings-v3 shape step (24 layers, hidden 1024, 16 × 256 tokens; tasklora bf16 against "
-      "transformers' `JinaEmbeddingsV3Model` + peft under bf16 autocast, 8–9 GB a side) runs only when asked: "
+      "transformers' `JinaEmbeddingsV3Model` + peft under bf16 autocast; 8.5 and 10.6 GB) runs only when asked: "
       "`bench/run_all.py --only jina` writes its own block below this one.\n")
 
     w("### Issue 12 speed targets\n")
@@ -517,7 +517,7 @@ def splice_block(path, lines, begin=PRECISION_BEGIN, end=PRECISION_END):
 
 
 def run_jina(bench, a):
-    """Full-size jina-embeddings-v3 shape: tasklora bf16 vs PyTorch bf16 autocast, one side at a time (8–9 GB each)."""
+    """Full-size jina-embeddings-v3 shape: tasklora bf16 vs PyTorch bf16 autocast, one side at a time (8.5 / 10.6 GB peak)."""
     steps = ["--warmup", "1", "--steps", "1"] if a.smoke else ["--warmup", "1", "--steps", "3"]
     shape = ["--layers", "2"] if a.smoke else []
     runs = {"tasklora bf16": [], "pytorch bf16 autocast": []}
