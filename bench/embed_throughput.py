@@ -6,8 +6,18 @@ Usage (run by hand from the repository root on an otherwise idle machine; needs 
 multilingual-e5-small HF folder, see scripts/reference/README.md):
 
     HF_HUB_OFFLINE=1 cache/venv/bin/python bench/embed_throughput.py [--repeats 3] [--quick]
+        [--sides tasklora:fp32,st:fp32]
 
-writes runs/embed-throughput.json (raw numbers, not committed) and docs/benchmarks.md.
+writes runs/embed-throughput.json (raw numbers, not committed) and docs/benchmarks.md (the latter only for
+the default two sides).
+
+--checkpoint / --hf / --prefix pick another model (default multilingual-e5-small with "query: ").
+--sides picks the sides and their order within a repeat (issue 12's precision comparison runs
+`tasklora:fp32,tasklora:bf16,tasklora:int8,st:fp32,st:bf16`): `tasklora:P` is `tasklora embed --precision P`
+(P = fp32, bf16, int8); `st:fp32` is sentence-transformers as it loads, `st:bf16` the same model cast with
+`model.to(torch.bfloat16)` (every weight and activation in bfloat16; the embeddings are converted to float32
+after `encode`). The JSON's "sides" holds every side's summary and min cosine to the first fp32 side's
+embeddings; "tasklora" / "sentence-transformers" are the fp32 sides when present.
 
 Same work on both sides: the 2,758 sentences of STS-B en test (data, both columns of the 1,379
 pairs), prefix "query: ", max length 128 tokens (truncation, special tokens included), batch size 32, mean
@@ -48,18 +58,23 @@ texts = open(sys.argv[1], encoding="utf-8").read().split("\n")[:-1]
 m = SentenceTransformer(sys.argv[2], device="cpu")
 m[0].processor = load_tokenizer(sys.argv[2])   # tokenizer.json as-is, like tasklora --whitespace tokenizer-json
 m.max_seq_length = int(sys.argv[6])
-prefix, batch = sys.argv[7], int(sys.argv[8])
+prefix, batch, dtype = sys.argv[7], int(sys.argv[8]), sys.argv[9]
+if dtype == "bf16":
+    m.to(torch.bfloat16)
+kw = {"convert_to_tensor": True} if dtype == "bf16" else {}
 load_s = time.perf_counter() - t0
 t = time.perf_counter()
-m.encode([prefix + x for x in texts[:64]], batch_size=batch, normalize_embeddings=True)  # warm-up
+m.encode([prefix + x for x in texts[:64]], batch_size=batch, normalize_embeddings=True, **kw)  # warm-up
 warm_s = time.perf_counter() - t
 t = time.perf_counter()
-e = m.encode([prefix + x for x in texts], batch_size=batch, normalize_embeddings=True)
+e = m.encode([prefix + x for x in texts], batch_size=batch, normalize_embeddings=True, **kw)
 dt = time.perf_counter() - t
+if dtype == "bf16":
+    e = e.float().numpy()
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 tok = m[0].tokenizer([prefix + x for x in texts], truncation=True, max_length=m.max_seq_length)
 np.save(sys.argv[3], e.astype(np.float32))
-print(json.dumps({"seconds": dt, "rss_mib": rss, "load_s": load_s, "warmup_s": warm_s,
+print(json.dumps({"seconds": dt, "rss_mib": rss, "load_s": load_s, "warmup_s": warm_s, "dtype": dtype,
                   "tokens": sum(len(x) for x in tok["input_ids"]), "threads": torch.get_num_threads()}))
 '''
 
@@ -72,10 +87,10 @@ def sentences():
     return out
 
 
-def run_tasklora(binary, path, out):
-    cmd = ["/usr/bin/time", "-f", "%M", binary, "embed", "--model", CKPT, "--input", path, "--output", out,
-           "--prefix", PREFIX, "--max-length", str(MAX_LENGTH), "--batch-size", str(BATCH),
-           "--whitespace", "tokenizer-json"]
+def run_tasklora(binary, path, out, precision="fp32", ckpt=CKPT, prefix=PREFIX):
+    cmd = ["/usr/bin/time", "-f", "%M", binary, "embed", "--model", ckpt, "--input", path, "--output", out,
+           "--prefix", prefix, "--max-length", str(MAX_LENGTH), "--batch-size", str(BATCH),
+           "--whitespace", "tokenizer-json"] + (["--precision", precision] if precision != "fp32" else [])
     t = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t
@@ -86,9 +101,9 @@ def run_tasklora(binary, path, out):
     return {"seconds": float(m.group(3)), "tokens": int(m.group(2)), "rss_mib": rss_kib / 1024, "process_wall_s": wall}
 
 
-def run_st(path, out, threads):
-    cmd = [sys.executable, "-c", ST_SNIPPET, path, HF_E5, out, str(threads),
-           os.path.join(REPO, "scripts", "reference"), str(MAX_LENGTH), PREFIX, str(BATCH)]
+def run_st(path, out, threads, dtype="fp32", hf=HF_E5, prefix=PREFIX):
+    cmd = [sys.executable, "-c", ST_SNIPPET, path, hf, out, str(threads),
+           os.path.join(REPO, "scripts", "reference"), str(MAX_LENGTH), prefix, str(BATCH), dtype]
     t = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, HF_HUB_OFFLINE="1"))
     wall = time.perf_counter() - t
@@ -176,15 +191,47 @@ def write_doc(s, path, command):
         f.write("\n".join(L) + "\n")
 
 
+SIDE_NAMES = {"tasklora": "tasklora", "st": "sentence-transformers"}
+
+
+def parse_sides(text):
+    """"tasklora:fp32,st:bf16" → [("tasklora", "fp32", "tasklora fp32"), …]; a bare name means fp32."""
+    out = []
+    for item in text.split(","):
+        tool, _, precision = item.partition(":")
+        precision = precision or "fp32"
+        ok = {"tasklora": ("fp32", "bf16", "int8"), "st": ("fp32", "bf16")}
+        if tool not in ok or precision not in ok[tool]:
+            raise SystemExit(f"--sides: {item!r} is not one of tasklora:fp32|bf16|int8, st:fp32|bf16")
+        out.append((tool, precision, f"{SIDE_NAMES[tool]} {precision}"))
+    return out
+
+
+def side_summary(runs, n_texts):
+    secs = [r["seconds"] for r in runs]
+    return {"median_s": statistics.median(secs), "min_s": min(secs), "max_s": max(secs),
+            "median_sentences_per_s": n_texts / statistics.median(secs),
+            "peak_rss_mib": max(r["rss_mib"] for r in runs), "tokens": runs[0]["tokens"],
+            "median_process_wall_s": statistics.median(r["process_wall_s"] for r in runs)}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2, help="torch threads on the sentence-transformers side")
     ap.add_argument("--quick", action="store_true", help="200 sentences, 1 repeat (smoke test), writes nothing")
+    ap.add_argument("--sides", default="tasklora:fp32,st:fp32",
+                    help="sides in run order: tasklora:fp32|bf16|int8, st:fp32|bf16 (comma-separated)")
     ap.add_argument("--binary", default=None, help="tasklora binary (default: .build/release/tasklora)")
+    ap.add_argument("--checkpoint", default=CKPT, help="tasklora's checkpoint (default: multilingual-e5-small)")
+    ap.add_argument("--hf", default=HF_E5, help="the same model's sentence-transformers folder")
+    ap.add_argument("--prefix", default=PREFIX)
     ap.add_argument("--json", default=os.path.join(REPO, "runs", "embed-throughput.json"))
     ap.add_argument("--doc", default=os.path.join(REPO, "docs", "benchmarks.md"))
     a = ap.parse_args()
+    sides = parse_sides(a.sides)
+    legacy = ([(t, p) for t, p, _ in sides] == [("tasklora", "fp32"), ("st", "fp32")]
+              and (a.checkpoint, a.hf, a.prefix) == (CKPT, HF_E5, PREFIX))
     texts = sentences()
     if a.quick:
         texts, a.repeats = texts[:200], 1
@@ -197,43 +244,56 @@ def main():
         path = os.path.join(tmp, "sentences.txt")
         with open(path, "w", encoding="utf-8") as f:
             f.write("\n".join(texts) + "\n")
-        results = {"tasklora": [], "sentence-transformers": []}
-        tl_npy, st_npy = os.path.join(tmp, "tasklora.npy"), os.path.join(tmp, "st.npy")
+        results = {name: [] for _, _, name in sides}
+        npy = {name: os.path.join(tmp, f"{i}.npy") for i, (_, _, name) in enumerate(sides)}
         loads = [os.getloadavg()[0]]
         for i in range(a.repeats):
-            results["tasklora"].append(run_tasklora(binary, path, tl_npy))
-            loads.append(os.getloadavg()[0])
-            results["sentence-transformers"].append(run_st(path, st_npy, a.threads))
-            loads.append(os.getloadavg()[0])
-            print(f"repeat {i + 1}: tasklora {results['tasklora'][-1]['seconds']:.2f} s, "
-                  f"sentence-transformers {results['sentence-transformers'][-1]['seconds']:.2f} s", flush=True)
-        e1, e2 = np.load(tl_npy), np.load(st_npy)
+            for tool, precision, name in sides:
+                run = run_tasklora(binary, path, npy[name], precision, a.checkpoint, a.prefix) if tool == "tasklora" \
+                    else run_st(path, npy[name], a.threads, precision, a.hf, a.prefix)
+                results[name].append(run)
+                loads.append(os.getloadavg()[0])
+            print(f"repeat {i + 1}: " + ", ".join(f"{name} {results[name][-1]['seconds']:.2f} s" for _, _, name in sides),
+                  flush=True)
+        emb = {name: np.load(npy[name]) for _, _, name in sides}
+    reference = next((name for _, p, name in sides if p == "fp32"), sides[0][2])
     summary = {"sentences": len(texts), "repeats": a.repeats, "cpu": cpu_model(), "cpus": os.cpu_count(),
                "mem_gib": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30,
-               "versions": versions(), "binary": binary,
-               "max_abs_diff": float(np.abs(e1 - e2).max()), "min_cosine": float((e1 * e2).sum(1).min()),
-               "runs": results, "load_avg_1min": loads}
-    for side, runs in results.items():
-        secs = [r["seconds"] for r in runs]
-        summary[side] = {"median_s": statistics.median(secs), "min_s": min(secs), "max_s": max(secs),
-                         "median_sentences_per_s": len(texts) / statistics.median(secs),
-                         "peak_rss_mib": max(r["rss_mib"] for r in runs), "tokens": runs[0]["tokens"],
-                         "median_process_wall_s": statistics.median(r["process_wall_s"] for r in runs)}
-    st = results["sentence-transformers"]
-    summary["sentence-transformers"]["threads"] = st[0]["threads"]
-    summary["sentence-transformers"]["median_warmup_s"] = statistics.median(r["warmup_s"] for r in st)
-    summary["ratio_throughput"] = (summary["tasklora"]["median_sentences_per_s"]
-                                   / summary["sentence-transformers"]["median_sentences_per_s"])
-    summary["ratio_per_repeat"] = [s["seconds"] / t["seconds"] for t, s in zip(results["tasklora"], st)]
-    summary["ratio_memory"] = summary["tasklora"]["peak_rss_mib"] / summary["sentence-transformers"]["peak_rss_mib"]
+               "versions": versions(), "binary": binary, "side_order": [name for _, _, name in sides],
+               "checkpoint": a.checkpoint, "hf": a.hf, "prefix": a.prefix,
+               "reference": reference, "runs": results, "load_avg_1min": loads, "sides": {}}
+    for tool, precision, name in sides:
+        x = side_summary(results[name], len(texts))
+        x.update(tool=SIDE_NAMES[tool], precision=precision,
+                 min_cosine_to_reference=float((emb[name] * emb[reference]).sum(1).min()),
+                 max_abs_diff_to_reference=float(np.abs(emb[name] - emb[reference]).max()))
+        if tool == "st":
+            x["threads"] = results[name][0]["threads"]
+            x["median_warmup_s"] = statistics.median(r["warmup_s"] for r in results[name])
+        summary["sides"][name] = x
+    if "tasklora fp32" in results and "sentence-transformers fp32" in results:
+        t_name, s_name = "tasklora fp32", "sentence-transformers fp32"
+        summary["tasklora"], summary["sentence-transformers"] = summary["sides"][t_name], summary["sides"][s_name]
+        e1, e2 = emb[t_name], emb[s_name]
+        summary["max_abs_diff"] = float(np.abs(e1 - e2).max())
+        summary["min_cosine"] = float((e1 * e2).sum(1).min())
+        summary["ratio_throughput"] = (summary["tasklora"]["median_sentences_per_s"]
+                                       / summary["sentence-transformers"]["median_sentences_per_s"])
+        summary["ratio_per_repeat"] = [s["seconds"] / t["seconds"] for t, s in zip(results[t_name], results[s_name])]
+        summary["ratio_memory"] = summary["tasklora"]["peak_rss_mib"] / summary["sentence-transformers"]["peak_rss_mib"]
+        if legacy:   # the original two-side record: runs keyed "tasklora" / "sentence-transformers"
+            summary["runs"] = {"tasklora": results[t_name], "sentence-transformers": results[s_name]}
     print(json.dumps({k: v for k, v in summary.items() if k != "runs"}, indent=2))
     if not a.quick:
         os.makedirs(os.path.dirname(a.json), exist_ok=True)
         with open(a.json, "w") as f:
             json.dump(summary, f, indent=2)
-        command = "HF_HUB_OFFLINE=1 cache/venv/bin/python bench/embed_throughput.py --repeats " + str(a.repeats)
-        write_doc(summary, a.doc, command)
-        print(f"wrote {a.json} and {a.doc}")
+        if legacy:
+            command = "HF_HUB_OFFLINE=1 cache/venv/bin/python bench/embed_throughput.py --repeats " + str(a.repeats)
+            write_doc(summary, a.doc, command)
+            print(f"wrote {a.json} and {a.doc}")
+        else:
+            print(f"wrote {a.json}")
 
 
 if __name__ == "__main__":

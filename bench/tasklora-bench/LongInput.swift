@@ -4,17 +4,9 @@ import TaskLoRA
 /// One taped forward + backward (LoRA on QKV, attention output and both FFN layers) over a single
 /// `length`-token input of a random rotary model; prints seconds and peak resident memory.
 func longInput(length: Int, layers: Int, hidden: Int) throws {
-    let config = EncoderConfig(modelType: "jina_embeddings_v3", hiddenSize: hidden, numHiddenLayers: layers,
-                               numAttentionHeads: hidden / 64, intermediateSize: 4 * hidden, vocabSize: 1000,
-                               maxPositionEmbeddings: 8192, typeVocabSize: 1, layerNormEps: 1e-5, padTokenId: 1,
-                               positionEmbeddingType: "rotary", rotaryEmbBase: 10_000)
+    let config = rotaryConfig(layers: layers, hidden: hidden, vocab: 1000, maxPositions: 8192, rotaryBase: 10_000)
     var rng = SplitMix64(seed: 1)
-    var tensors: [String: Tensor] = [:]
-    for (name, shape) in EncoderWeights.expectedShapes(for: config) {
-        let isNorm = name.contains("LayerNorm")
-        tensors[name] = isNorm && name.hasSuffix("weight") ? Tensor(shape: shape, values: [Float](repeating: 1, count: shape.reduce(1, *)))
-            : randomTensor(shape, &rng, scale: isNorm ? 0 : 0.05)
-    }
+    let tensors = randomWeights(config, &rng, scale: 0.05)
     let encoder = TextEncoder(config: config, weights: try EncoderWeights(config: config, tensors: tensors, source: "random"))
     let adapters = try LoRAAdapters(names: ["task"], configs: [LoRAConfig(rank: 4, alpha: 1,
         targets: [.qkv, .attentionOutput, .ffnIn, .ffnOut])], model: config)

@@ -29,6 +29,26 @@ func randomTensor(_ shape: [Int], _ rng: inout SplitMix64, scale: Double) -> Ten
     return t
 }
 
+/// A jina-embeddings-v3-shaped (XLM-R with rotary positions) encoder config: `layers` layers of width
+/// `hidden`, heads of 64, FFN 4 × hidden, one token type.
+func rotaryConfig(layers: Int, hidden: Int, vocab: Int, maxPositions: Int, rotaryBase: Float) -> EncoderConfig {
+    EncoderConfig(modelType: "jina_embeddings_v3", hiddenSize: hidden, numHiddenLayers: layers,
+                  numAttentionHeads: hidden / 64, intermediateSize: 4 * hidden, vocabSize: vocab,
+                  maxPositionEmbeddings: maxPositions, typeVocabSize: 1, layerNormEps: 1e-5, padTokenId: 1,
+                  positionEmbeddingType: "rotary", rotaryEmbBase: rotaryBase)
+}
+
+/// Random weights of every tensor `config` needs: uniform ±`scale`, layer-norm weights 1 and biases 0.
+func randomWeights(_ config: EncoderConfig, _ rng: inout SplitMix64, scale: Double) -> [String: Tensor] {
+    var tensors: [String: Tensor] = [:]
+    for (name, shape) in EncoderWeights.expectedShapes(for: config) {
+        let isNorm = name.contains("LayerNorm")
+        tensors[name] = isNorm && name.hasSuffix("weight") ? Tensor(shape: shape, values: [Float](repeating: 1, count: shape.reduce(1, *)))
+            : randomTensor(shape, &rng, scale: isNorm ? 0 : scale)
+    }
+    return tensors
+}
+
 /// Command-line options: `--name value` pairs and `--flag`s after the subcommand.
 struct Options {
     let args: [String]

@@ -4,36 +4,65 @@ import TaskLoRA
 // `train-throughput` and `gradcache`: LoRA training steps through the library's `Trainer`
 // (its forward/backward, GradCache, clipping and AdamW; `Trainer.benchmarkStep`).
 
-/// A throw-away trainer: the given model, one adapter (rank, alpha, dropout 0, on query and
-/// value), in-batch InfoNCE at τ (MultipleNegativesRankingLoss scale 1/τ), AdamW at a constant lr
-/// with weight decay 0.01 and clipping at 1.0, STS-B-style CSV pairs as the train file.
+/// The two LoRA training workloads of the benchmark's trainer:
+///   - `.queryValue`: one adapter on query and value, in-batch InfoNCE at τ (MultipleNegativesRankingLoss
+///     scale 1/τ) — the "fixed" and "real" workloads;
+///   - `.textMatching`: what `recipes/text-matching-stsb-cpu.yaml` trains — LoRA on all six linear module
+///     types of every layer, CoSENT at τ (scale 1/τ) on the pairs' scores with Matryoshka dims
+///     32, 64, 128, 256, 384 (capped at the hidden size), unit weights.
+enum BenchObjective {
+    case queryValue, textMatching
+
+    static let textMatchingTargets = ["query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense"]
+    static let matryoshkaDims = [32, 64, 128, 256, 384]
+
+    var targets: [String] { self == .queryValue ? ["query", "value"] : Self.textMatchingTargets }
+
+    /// (in, out) of every LoRA'd module of one layer, for `stepFLOPs`.
+    func loraModules(_ config: EncoderConfig) -> [(Int, Int)] {
+        let h = config.hiddenSize, f = config.intermediateSize
+        return self == .queryValue ? [(h, h), (h, h)] : [(h, h), (h, h), (h, h), (h, h), (h, f), (f, h)]
+    }
+}
+
+/// A throw-away trainer: the given model, one adapter (rank, alpha, dropout 0) with `objective`'s targets
+/// and loss, AdamW at a constant lr with weight decay 0.01 and clipping at 1.0, STS-B-style CSV pairs
+/// (scores 0–5) as the train file, the frozen base at `precision`.
 func benchTrainer(model: String, data: String, prefix: String, maxLength: Int, batchSize: Int, rank: Int,
-                  alpha: Double, temperature: Double, gradcacheChunk: Int = 0) throws -> (Trainer, String) {
+                  alpha: Double, temperature: Double, gradcacheChunk: Int = 0, objective: BenchObjective = .queryValue,
+                  precision: Precision = .fp32) throws -> (Trainer, String) {
     let output = FileManager.default.temporaryDirectory
         .appendingPathComponent("tasklora-bench-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(6))").path
     func quoted(_ s: String) -> String {
         "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
+    var loss = "type: infonce\n  temperature: \(temperature)"
+    if objective == .textMatching {
+        let h = try EncoderConfig.decode(Data(Checkpoint.read(path: model, loadWeights: false).configJSON.utf8), source: model).hiddenSize
+        let dims = BenchObjective.matryoshkaDims.filter { $0 < h } + [h]
+        loss = "type: cosent\n  temperature: \(temperature)\n  matryoshka:\n    dims: [\(dims.map(String.init).joined(separator: ", "))]"
+    }
     let yaml = """
     model: \(quoted(model))
     output: \(quoted(output))
     seed: 1
+    precision: \(precision.rawValue)
     adapters:
       - name: bench
         rank: \(rank)
         alpha: \(alpha)
         dropout: 0.0
-        targets: [query, value]
+        targets: [\(objective.targets.joined(separator: ", "))]
         prefix: \(quoted(prefix))
     loss:
-      type: infonce
-      temperature: \(temperature)
+      \(loss)
     data:
       train: \(quoted(data))
       format: stsb_csv
       max_length: \(maxLength)
       batch_size: \(batchSize)
       length_bucketing: false
+      score_scale: 5
     optimizer:
       lr: 1.0e-4
       weight_decay: 0.01
@@ -117,14 +146,22 @@ func trainThroughput(_ o: Options) throws {
         throw TaskLoRAError("train-throughput needs --model CHECKPOINT.h5 and --data STSB.csv")
     }
     let workload = o.string("--workload", "fixed")
-    guard workload == "fixed" || workload == "real" else { throw TaskLoRAError("--workload is fixed or real") }
+    guard ["fixed", "real", "text-matching"].contains(workload) else {
+        throw TaskLoRAError("--workload is fixed, real or text-matching")
+    }
+    guard let precision = Precision(rawValue: o.string("--precision", "fp32")), precision != .int8 else {
+        throw TaskLoRAError("--precision is fp32 or bf16 (int8 is inference only)")
+    }
+    let objective: BenchObjective = workload == "text-matching" ? .textMatching : .queryValue
     let pairs = o.int("--batch", 32), length = o.int("--length", 64), maxLength = o.int("--max-length", 128)
     let warmup = o.int("--warmup", 2), steps = o.int("--steps", 5), start = o.int("--start", 0)
     let rank = o.int("--rank", 8), alpha = o.double("--alpha", 16), temperature = o.double("--temperature", 0.05)
     let prefix = o.string("--prefix", "")
-    let (trainer, output) = try benchTrainer(model: model, data: data, prefix: prefix,
-                                             maxLength: workload == "fixed" ? length : maxLength, batchSize: pairs,
-                                             rank: rank, alpha: alpha, temperature: temperature)
+    // text-matching trains at the recipe's max length (64 = --length), real pairs at --max-length.
+    let truncation = workload == "real" ? maxLength : length
+    let (trainer, output) = try benchTrainer(model: model, data: data, prefix: prefix, maxLength: truncation,
+                                             batchSize: pairs, rank: rank, alpha: alpha, temperature: temperature,
+                                             objective: objective, precision: precision)
     defer { try? FileManager.default.removeItem(atPath: output) }
     let config = trainer.encoder.config
     let loadSeconds = Profiler.now() - started
@@ -155,8 +192,7 @@ func trainThroughput(_ o: Options) throws {
             tokens = lengths.reduce(0, +)
         }
         let seconds = Profiler.now() - t0
-        let flops = stepFLOPs(config: config, lengths: lengths, rank: rank, loraModules: [(config.hiddenSize, config.hiddenSize),
-                                                                                          (config.hiddenSize, config.hiddenSize)])
+        let flops = stepFLOPs(config: config, lengths: lengths, rank: rank, loraModules: objective.loraModules(config))
         records.append(["step": s + 1, "warmup": s < warmup, "seconds": seconds, "tokens": tokens, "pairs": pairs,
                         "padded_tokens": pairs * ((lengths[..<pairs].max() ?? 0) + (lengths[pairs...].max() ?? 0)), "loss": loss, "flops": flops.total,
                         "gflops_per_s": flops.total / seconds / 1e9])
@@ -166,9 +202,10 @@ func trainThroughput(_ o: Options) throws {
     let totalTokens = timed.reduce(0) { $0 + ($1["tokens"] as! Int) }
     let totalFLOPs = timed.reduce(0.0) { $0 + ($1["flops"] as! Double) }
     var out: [String: Any] = [
-        "side": "tasklora", "model": model, "workload": workload, "layers": config.numHiddenLayers,
+        "side": "tasklora", "model": model, "workload": workload, "precision": precision.rawValue,
+        "lora_targets": objective.targets, "layers": config.numHiddenLayers,
         "hidden": config.hiddenSize, "intermediate": config.intermediateSize, "pairs_per_step": pairs,
-        "length": workload == "fixed" ? length : maxLength, "threads": Parallel.cores, "openblas_threads": BLAS.threads,
+        "length": truncation, "threads": Parallel.cores, "openblas_threads": BLAS.threads,
         "rank": rank, "alpha": alpha, "temperature": temperature, "prefix": prefix, "warmup": warmup, "steps": records,
         "timed_seconds": totalSeconds, "pairs_per_s": Double(pairs * timed.count) / totalSeconds,
         "tokens_per_s": Double(totalTokens) / totalSeconds, "gflops_per_s": totalFLOPs / totalSeconds / 1e9,
@@ -177,7 +214,7 @@ func trainThroughput(_ o: Options) throws {
     ]
     if workload == "fixed" {
         let f = stepFLOPs(config: config, lengths: [Int](repeating: length, count: 2 * pairs), rank: rank,
-                          loraModules: [(config.hiddenSize, config.hiddenSize), (config.hiddenSize, config.hiddenSize)])
+                          loraModules: objective.loraModules(config))
         out["flops_parts"] = f.parts
     }
     if profile {

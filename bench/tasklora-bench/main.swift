@@ -7,23 +7,34 @@ import TaskLoRA
 //   tasklora-bench long-input LENGTH [--layers 12] [--hidden 384]
 //       one forward + backward (LoRA on every linear layer) over a single LENGTH-token input of a
 //       random rotary model; prints seconds and peak resident memory (one process per length).
-//   tasklora-bench train-throughput --model CKPT --data STSB.csv [--workload fixed|real]
-//       [--batch 32] [--length 64] [--max-length 128] [--warmup 2] [--steps 5] [--start 0]
-//       [--prefix P] [--texts FILE] [--rank 8] [--alpha 16] [--profile]
-//       LoRA training steps (query/value, in-batch InfoNCE, AdamW) through the Trainer.
+//   tasklora-bench train-throughput --model CKPT --data STSB.csv [--workload fixed|real|text-matching]
+//       [--precision fp32|bf16] [--batch 32] [--length 64] [--max-length 128] [--warmup 2] [--steps 5]
+//       [--start 0] [--prefix P] [--texts FILE] [--rank 8] [--alpha 16] [--profile]
+//       LoRA training steps through the Trainer: fixed/real = query/value, in-batch InfoNCE; text-matching =
+//       all six linear module types, CoSENT + Matryoshka on scored pairs at --length (the
+//       text-matching-stsb-cpu recipe); AdamW; the frozen base at --precision.
 //   tasklora-bench gradcache --model CKPT --data STSB.csv [--batch 512] [--length 192] [--chunk 32]
 //       one GradCache step of `batch` pairs of `length` tokens; peak resident memory.
 //   tasklora-bench plot-memory IN.jsonl OUT.svg
 //       SVG of peak RSS and tape size by length from long-input results.
 //   tasklora-bench sgemm-peak [--sizes 2048,4096] [--repeats 5]
 //       square sgemm GFLOP/s: OpenBLAS 1 thread, OpenBLAS all cores, tasklora's split.
+//   tasklora-bench dnnl-peak [--shapes 4096x384x1536,4096x1024x4096] [--repeats 5]
+//       M×K×N GEMM GFLOP/s through PackedLinear (oneDNN bf16 forward and backward, int8 forward; row
+//       blocks over the pool) and BLAS.gemm (float32).
+//   tasklora-bench jina-step [--precision bf16|fp32] [--sequences 16] [--length 256] [--warmup 1] [--steps 3]
+//       LoRA training steps of a random full-size jina-embeddings-v3 shape (24 layers, hidden 1024);
+//       the peer of bench/jina_step_torch.py.
 
 let usage = """
 usage: tasklora-bench long-input LENGTH [--layers 12] [--hidden 384]
-       tasklora-bench train-throughput --model CKPT --data STSB.csv [--workload fixed|real] [--steps 5] …
+       tasklora-bench train-throughput --model CKPT --data STSB.csv [--workload fixed|real|text-matching]
+           [--precision fp32|bf16] [--steps 5] …
        tasklora-bench gradcache --model CKPT --data STSB.csv [--batch 512] [--length 192] [--chunk 32]
        tasklora-bench plot-memory IN.jsonl OUT.svg
        tasklora-bench sgemm-peak [--sizes 2048,4096] [--repeats 5]
+       tasklora-bench dnnl-peak [--shapes 4096x384x1536,4096x1024x4096] [--repeats 5]
+       tasklora-bench jina-step [--precision bf16|fp32] [--sequences 16] [--length 256] [--steps 3]
 
 """
 let args = CommandLine.arguments
@@ -42,6 +53,11 @@ do {
         try plotMemory(input: args[2], output: args[3])
     case "sgemm-peak":
         try sgemmPeak(sizes: options.ints("--sizes", [2048, 4096]), repeats: options.int("--repeats", 5))
+    case "dnnl-peak":
+        try dnnlPeak(shapes: parseShapes(options.string("--shapes", "4096x384x1536,4096x1024x4096")),
+                     repeats: options.int("--repeats", 5))
+    case "jina-step":
+        try jinaStep(options)
     default:
         FileHandle.standardError.write(Data(usage.utf8))
         exit(64)
