@@ -32,7 +32,7 @@ func dnnlPeak(shapes: [(m: Int, k: Int, n: Int)], repeats: Int) throws {
         let variants: [(String, String, () -> Void)] = [
             ("sgemm", "", { BLAS.gemm(transB: true, m: m, n: n, k: k, a: x, lda: k, b: w, ldb: k, c: y, ldc: n) }),
             ("bf16-forward", bf16.implementation, { bf16.forward(x: x, rows: m, bias: bias, y: y) }),
-            ("bf16-backward", bf16Backward.implementation, { bf16Backward.backward(dy: x, rows: m, weight: wt, dx: y) }),
+            ("bf16-backward", bf16Backward.implementation, { bf16Backward.backward(dy: x, rows: m, dx: y) }),
             ("int8-forward", int8.implementation, { int8.forward(x: x, rows: m, bias: bias, y: y) }),
         ]
         for (name, implementation, call) in variants {
