@@ -51,7 +51,7 @@ struct EmbedCommand: ParsableCommand {
     /// its share, the rows are all-gathered in rank order (= input order) and rank 0 writes them.
     private func embed(_ communicator: Communicator) throws {
         let ranks = communicator.size, root = communicator.isRoot
-        let (embedder, adapter, prefix) = try model.load(precision: compute.precision)
+        let (embedder, adapter, prefix) = try model.load(compute)
         if let pooling { embedder.pooling = pooling }
         // Streamed: the input is memory-mapped and read --chunk lines at a time, each chunk's rows
         // appended to the output and its pages handed back, so memory is one chunk's whatever the

@@ -88,7 +88,7 @@ struct MineCommand: ParsableCommand {
     /// (`HardNegativeMiner.Sides`); every rank then ranks the same embeddings, and rank 0 writes.
     private func mine(_ communicator: Communicator) throws {
         let root = communicator.isRoot
-        let loaded = try model.loadWithPrefixes(precision: precision.precision)
+        let loaded = try model.loadWithPrefixes(precision)
         let embedder = loaded.embedder
         var passageAdapter = loaded.adapter
         var passagePrefixText = loaded.prefix

@@ -44,17 +44,18 @@ struct ModelOptions: ParsableArguments {
         if let base = rotaryBase, !(base > 1 && base.isFinite) { throw ValidationError("--rotary-base must be > 1, got \(base)") }
     }
 
-    /// The embedder, its frozen base at `precision`, and the options that select the task and prefix.
-    func load(precision: Precision = .fp32) throws -> (SentenceEmbedder, adapter: Int?, prefix: String) {
-        let loaded = try loadWithPrefixes(precision: precision)
+    /// The embedder, its frozen base at `compute`'s precision, and the options that select the task and prefix.
+    func load(_ compute: PrecisionOptions? = nil) throws -> (SentenceEmbedder, adapter: Int?, prefix: String) {
+        let loaded = try loadWithPrefixes(compute)
         return (loaded.embedder, loaded.adapter, loaded.prefix)
     }
 
     /// As `load`, with every adapter's prefix (for commands that embed with a second task, as `mine`).
-    func loadWithPrefixes(precision: Precision = .fp32) throws
+    func loadWithPrefixes(_ compute: PrecisionOptions? = nil) throws
         -> (embedder: SentenceEmbedder, adapter: Int?, prefix: String, prefixes: [String: String]) {
         let (embedder, prefixes) = try LoadedModel.loadEmbedder(checkpoint: model, adapterFiles: adapters,
-                                                                precision: precision, whitespace: whitespace)
+                                                                precision: compute?.precision ?? .fp32, whitespace: whitespace,
+                                                                int8Calibration: try compute?.int8CalibrationTexts())
         if let base = rotaryBase {
             guard embedder.encoder.config.isRotary else {
                 throw TaskLoRAError.file(model, "is not a rotary model; --rotary-base does not apply")
@@ -81,6 +82,26 @@ struct PrecisionOptions: ParsableArguments {
         "Frozen base GEMMs: fp32 (OpenBLAS, the reference), bf16 or int8 (oneDNN). LoRA stays float32.",
         valueName: "fp32|bf16|int8"))
     var precision: Precision = .fp32
+
+    @Option(name: .long, help: ArgumentHelp(
+        "int8 only: texts (one per line) to calibrate the SmoothQuant factors on, or `none` for plain "
+        + "per-channel int8. Default: a built-in multilingual set (docs/precision.md).", valueName: "file|none"))
+    var calibration: String?
+
+    func validate() throws {
+        if calibration != nil, precision != .int8 {
+            throw ValidationError("--calibration applies to --precision int8 only")
+        }
+    }
+
+    /// nil: the built-in texts; []: no calibration; else the file's lines.
+    func int8CalibrationTexts() throws -> [String]? {
+        guard precision == .int8, let calibration else { return nil }
+        if calibration == "none" { return [] }
+        let texts = try TextLines.read(path: calibration).filter { !$0.isEmpty }
+        guard !texts.isEmpty else { throw TaskLoRAError.file(calibration, "has no calibration texts (one per line)") }
+        return texts
+    }
 }
 
 extension Precision: ExpressibleByArgument {}

@@ -18,7 +18,7 @@ struct SimilarityCommand: ParsableCommand {
     var dim: Int?
 
     func run() throws {
-        let (embedder, adapter, prefix) = try model.load(precision: compute.precision)
+        let (embedder, adapter, prefix) = try model.load(compute)
         let texts = try TextLines.read(path: input)
         guard (1...50).contains(texts.count) else {
             throw TaskLoRAError.file(input, "has \(texts.count) lines; the table takes 1 to 50")

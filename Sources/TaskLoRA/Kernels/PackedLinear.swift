@@ -9,38 +9,91 @@ import Foundation
 /// At bf16 it also runs the layer's backward, dx += dy · W (training with `precision: bf16`): W is
 /// packed a second time, as the (out, in) weight of that product, on the first backward call, so
 /// inference never holds the second copy.
+///
+/// At int8 made with `calibrating: true` it keeps its source weights and records the per-channel
+/// maxima of its inputs until `finishCalibration()` re-quantizes W with SmoothQuant factors
+/// (`Int8Smoothing`) and frees the source; `Int8Calibration` drives that for a whole model.
+/// Calibration is a load-time phase: no other thread may call `forward` while it finishes.
 public final class PackedLinear: @unchecked Sendable {
     public let precision: Precision
     public let outFeatures: Int, inFeatures: Int
-    /// The weights in oneDNN's layout (bf16 or s8), opaque.
-    private let packed: UnsafeMutableRawPointer
-    private let packedDesc: dnnl_memory_desc_t
+    /// The weights in oneDNN's layout (bf16 or s8), opaque. Replaced once by `finishCalibration`.
+    private var packed: UnsafeMutableRawPointer
+    private var packedDesc: dnnl_memory_desc_t
     private let types: OneDNN.Types
     /// int8 only: (out) per-channel scales s_n and (out) Σ_k q[n, k].
-    private let channelScale: [Float], channelSum: [Float]
+    private var channelScale: [Float], channelSum: [Float]
+    /// int8 only, after calibration: (in) 1 / s_c, applied to every input row before it is quantized.
+    private var inverseSmoothing: [Float] = []
+    /// int8 only, while calibrating: the source weights and (in) max |x_c| seen so far.
+    private var calibration: (source: OwnedSource, absMax: [Float])?
+    private let calibrationLock = NSLock()
+    /// Whether `calibration` is set; read by concurrent forwards, written only by init and finish.
+    public private(set) var isCalibrating = false
     /// oneDNN's kernel for this weight, e.g. `brg:avx512_core_bf16` or `brg:avx512_core_vnni`.
     public let implementation: String
     /// bf16 only, made at the first `backward`: W packed as the (out, in) weight of dx = dy · W.
     private var backwardPacked: (data: UnsafeMutableRawPointer, desc: dnnl_memory_desc_t)?
     private let backwardLock = NSLock()
 
-    /// Converts W (out, in), row-major float32. `precision` must be `.bf16` or `.int8`.
-    public convenience init(weight: UnsafePointer<Float>, outFeatures: Int, inFeatures: Int, precision: Precision) throws {
-        try self.init(source: .float32(weight), outFeatures: outFeatures, inFeatures: inFeatures, precision: precision)
+    /// Converts W (out, in), row-major float32. `precision` must be `.bf16` or `.int8`;
+    /// `calibrating` (int8 only) keeps a copy of W for `finishCalibration`.
+    public convenience init(weight: UnsafePointer<Float>, outFeatures: Int, inFeatures: Int, precision: Precision,
+                            calibrating: Bool = false) throws {
+        try self.init(source: .float32(weight), outFeatures: outFeatures, inFeatures: inFeatures, precision: precision,
+                      calibrating: calibrating)
     }
 
     /// Converts W (out, in), row-major bf16 bit patterns (a bf16 checkpoint): at bf16 packed as it
     /// is, never widened; at int8 widened one matrix at a time to be quantized.
     public convenience init(bfloat16Weight weight: UnsafePointer<UInt16>, outFeatures: Int, inFeatures: Int,
-                            precision: Precision) throws {
-        try self.init(source: .bfloat16(weight), outFeatures: outFeatures, inFeatures: inFeatures, precision: precision)
+                            precision: Precision, calibrating: Bool = false) throws {
+        try self.init(source: .bfloat16(weight), outFeatures: outFeatures, inFeatures: inFeatures, precision: precision,
+                      calibrating: calibrating)
     }
 
     private enum Source {
         case float32(UnsafePointer<Float>), bfloat16(UnsafePointer<UInt16>)
     }
 
-    private init(source: Source, outFeatures: Int, inFeatures: Int, precision: Precision) throws {
+    /// A copy of the source weights held while calibrating, in the format they came in.
+    private enum OwnedSource {
+        case float32([Float]), bfloat16([UInt16])
+
+        init(_ source: Source, count: Int) {
+            switch source {
+            case .float32(let w): self = .float32(Array(UnsafeBufferPointer(start: w, count: count)))
+            case .bfloat16(let w): self = .bfloat16(Array(UnsafeBufferPointer(start: w, count: count)))
+            }
+        }
+
+        /// W (out, in) in float32.
+        var float32: [Float] {
+            switch self {
+            case .float32(let w): return w
+            case .bfloat16(let w):
+                return [Float](unsafeUninitializedCapacity: w.count) { out, n in
+                    w.withUnsafeBufferPointer { BFloat16Tensor.widen($0.baseAddress!, count: w.count, into: out.baseAddress!) }
+                    n = w.count
+                }
+            }
+        }
+    }
+
+    /// W (out, in) quantized per output channel and packed for oneDNN.
+    private static func quantizedInt8(_ weight: UnsafePointer<Float>, outFeatures: Int, inFeatures: Int) throws
+        -> (packing: (data: UnsafeMutableRawPointer, desc: dnnl_memory_desc_t, implementation: String),
+            scale: [Float], sum: [Float]) {
+        let q = UnsafeMutablePointer<Int8>.allocate(capacity: outFeatures * inFeatures)
+        defer { q.deallocate() }
+        var scale = [Float](repeating: 0, count: outFeatures), sum = [Float](repeating: 0, count: outFeatures)
+        Int8Quantization.quantizeWeights(weight, outFeatures: outFeatures, inFeatures: inFeatures, q: q,
+                                         scale: &scale, channelSum: &sum)
+        let packing = try OneDNN.pack(q, sourceType: dnnl_s8, k: inFeatures, n: outFeatures, types: .int8)
+        return (packing, scale, sum)
+    }
+
+    private init(source: Source, outFeatures: Int, inFeatures: Int, precision: Precision, calibrating: Bool) throws {
         self.precision = precision
         self.outFeatures = outFeatures
         self.inFeatures = inFeatures
@@ -72,14 +125,14 @@ public final class PackedLinear: @unchecked Sendable {
                 BFloat16Tensor.widen(w, count: count, into: widened!)
                 weight = UnsafePointer(widened!)
             }
-            let q = UnsafeMutablePointer<Int8>.allocate(capacity: count)
-            defer { q.deallocate() }
-            var scale = [Float](repeating: 0, count: outFeatures), sum = [Float](repeating: 0, count: outFeatures)
-            Int8Quantization.quantizeWeights(weight, outFeatures: outFeatures, inFeatures: inFeatures, q: q,
-                                             scale: &scale, channelSum: &sum)
-            channelScale = scale
-            channelSum = sum
-            packing = try OneDNN.pack(q, sourceType: dnnl_s8, k: inFeatures, n: outFeatures, types: types)
+            let quantized = try Self.quantizedInt8(weight, outFeatures: outFeatures, inFeatures: inFeatures)
+            channelScale = quantized.scale
+            channelSum = quantized.sum
+            packing = quantized.packing
+            if calibrating {
+                calibration = (OwnedSource(source, count: count), [Float](repeating: 0, count: inFeatures))
+                isCalibrating = true
+            }
         }
         packed = packing.data
         packedDesc = packing.desc
@@ -130,7 +183,17 @@ public final class PackedLinear: @unchecked Sendable {
             let rowScale = UnsafeMutablePointer<Float>.allocate(capacity: 2 * rows)
             defer { source.deallocate(); rowScale.deallocate() }
             let rowZero = rowScale + rows
-            Int8Quantization.quantizeActivations(x, rows: rows, cols: k, u: source, scale: rowScale, zero: rowZero)
+            if isCalibrating { record(x, rows: rows) }
+            if inverseSmoothing.isEmpty {
+                Int8Quantization.quantizeActivations(x, rows: rows, cols: k, u: source, scale: rowScale, zero: rowZero)
+            } else {
+                let smoothed = UnsafeMutablePointer<Float>.allocate(capacity: rows * k)
+                defer { smoothed.deallocate() }
+                inverseSmoothing.withUnsafeBufferPointer {
+                    Int8Smoothing.scaleColumns(x, rows: rows, cols: k, by: $0.baseAddress!, into: smoothed)
+                }
+                Int8Quantization.quantizeActivations(smoothed, rows: rows, cols: k, u: source, scale: rowScale, zero: rowZero)
+            }
             OneDNN.matmul(rows: rows, k: k, n: n, types: types, hasBias: false, packedWeights: packedDesc)
                 .execute(source: source, weights: packed, bias: nil, destination: y)
             channelScale.withUnsafeBufferPointer { s in
@@ -140,6 +203,45 @@ public final class PackedLinear: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    // MARK: - int8 calibration (SmoothQuant)
+
+    /// Folds x (rows, in)'s per-channel maxima into the calibration record.
+    private func record(_ x: UnsafePointer<Float>, rows: Int) {
+        var local = [Float](repeating: 0, count: inFeatures)
+        Int8Smoothing.accumulateColumnAbsMax(x, rows: rows, cols: inFeatures, into: &local)
+        calibrationLock.withLock {
+            guard calibration != nil else { return }
+            for c in 0..<inFeatures { calibration!.absMax[c] = max(calibration!.absMax[c], local[c]) }
+        }
+    }
+
+    /// Re-quantizes W · diag(s) with the SmoothQuant factors of the inputs seen since the layer was
+    /// made, keeps 1/s for the inputs, and frees the source weights. A layer that saw no input
+    /// keeps its plain quantization. Not concurrent with `forward`.
+    public func finishCalibration(alpha: Float = Int8Smoothing.alpha) throws {
+        guard let (source, absMax) = calibration else { return }
+        calibration = nil
+        isCalibrating = false
+        guard absMax.contains(where: { $0 > 0 }) else { return }
+        var w = source.float32
+        let s = w.withUnsafeBufferPointer {
+            Int8Smoothing.factors(activationAbsMax: absMax, weight: $0.baseAddress!, outFeatures: outFeatures,
+                                  inFeatures: inFeatures, alpha: alpha)
+        }
+        for n in 0..<outFeatures {
+            for c in 0..<inFeatures { w[n * inFeatures + c] *= s[c] }
+        }
+        let quantized = try w.withUnsafeBufferPointer {
+            try Self.quantizedInt8($0.baseAddress!, outFeatures: outFeatures, inFeatures: inFeatures)
+        }
+        packed.deallocate()
+        packed = quantized.packing.data
+        packedDesc = quantized.packing.desc
+        channelScale = quantized.scale
+        channelSum = quantized.sum
+        inverseSmoothing = s.map { 1 / $0 }
     }
 
     // MARK: - backward (bf16 training)

@@ -35,6 +35,9 @@ public final class EncoderWeights: @unchecked Sendable {
     public struct PackedLayer {
         public let qkv: PackedLinear, attentionOut: PackedLinear, ffnIn: PackedLinear, ffnOut: PackedLinear
 
+        /// The four in forward order.
+        public var all: [PackedLinear] { [qkv, attentionOut, ffnIn, ffnOut] }
+
         init(qkv: PackedLinear, attentionOut: PackedLinear, ffnIn: PackedLinear, ffnOut: PackedLinear) {
             self.qkv = qkv
             self.attentionOut = attentionOut
@@ -43,10 +46,11 @@ public final class EncoderWeights: @unchecked Sendable {
         }
 
         /// From a layer's float32 projections.
-        init(_ layer: Layer, precision: Precision) throws {
+        init(_ layer: Layer, precision: Precision, calibrating: Bool) throws {
             func pack(_ w: Tensor?) throws -> PackedLinear {
                 guard let w else { throw TaskLoRAError("EncoderWeights: a projection has neither float32 nor packed weights") }
-                return try PackedLinear(weight: w.data, outFeatures: w.shape[0], inFeatures: w.shape[1], precision: precision)
+                return try PackedLinear(weight: w.data, outFeatures: w.shape[0], inFeatures: w.shape[1], precision: precision,
+                                        calibrating: calibrating)
             }
             try self.init(qkv: pack(layer.qkvWeight), attentionOut: pack(layer.attentionOutWeight),
                           ffnIn: pack(layer.ffnInWeight), ffnOut: pack(layer.ffnOutWeight))
@@ -118,8 +122,11 @@ public final class EncoderWeights: @unchecked Sendable {
     /// Builds the kernel layout from named tensors, naming any missing tensor or wrong shape.
     /// Tensors may come from `tensors` (float32) or, as bf16 bits, from `bfloat16`, which is drained:
     /// each matrix is taken out as it is packed (or widened), so loading holds one copy at a time.
+    /// `int8Calibration` (int8 only): the projections keep their source weights until
+    /// `Int8Calibration.run` has smoothed them (`PackedLinear`, `Int8Smoothing`).
     public init(config: EncoderConfig, tensors: [String: Tensor], bfloat16: BFloat16Store? = nil,
-                source: String, precision: Precision = .fp32) throws {
+                source: String, precision: Precision = .fp32, int8Calibration: Bool = false) throws {
+        let calibrating = precision == .int8 && int8Calibration
         for (name, shape) in Self.expectedShapes(for: config) {
             guard let found = tensors[name]?.shape ?? bfloat16?.shape(of: name) else {
                 throw TaskLoRAError.file(source, "missing tensor \(name)")
@@ -170,7 +177,8 @@ public final class EncoderWeights: @unchecked Sendable {
                 let qkv = BFloat16Tensor(zeros: [3 * h, h])
                 for (i, m) in [q, k, v].enumerated() { (qkv.bits + i * h * h).update(from: m.bits, count: h * h) }
                 func pack(_ m: BFloat16Tensor) throws -> PackedLinear {
-                    try PackedLinear(bfloat16Weight: m.bits, outFeatures: m.shape[0], inFeatures: m.shape[1], precision: precision)
+                    try PackedLinear(bfloat16Weight: m.bits, outFeatures: m.shape[0], inFeatures: m.shape[1], precision: precision,
+                                     calibrating: calibrating)
                 }
                 built.append(layer(qkv: nil, attentionOut: nil, ffnIn: nil, ffnOut: nil,
                                    packed: PackedLayer(qkv: try pack(qkv), attentionOut: try pack(out),
@@ -186,19 +194,19 @@ public final class EncoderWeights: @unchecked Sendable {
             let plain = layer(qkv: qkvW, attentionOut: widened(out, p + "attention.output.dense.weight"),
                               ffnIn: widened(fc1, p + "intermediate.dense.weight"), ffnOut: widened(fc2, p + "output.dense.weight"),
                               packed: nil)
-            built.append(precision == .fp32 ? plain : try Self.packed(plain, precision: precision))
+            built.append(precision == .fp32 ? plain : try Self.packed(plain, precision: precision, calibrating: calibrating))
         }
         layers = built
         self.precision = precision
     }
 
     /// The same frozen weights (shared, not copied) at another precision. Needs the float32
-    /// projections, which only an fp32 `EncoderWeights` holds.
-    public func converted(to precision: Precision) throws -> EncoderWeights {
-        try EncoderWeights(sharing: self, precision: precision)
+    /// projections, which only an fp32 `EncoderWeights` holds. `int8Calibration` as in `init`.
+    public func converted(to precision: Precision, int8Calibration: Bool = false) throws -> EncoderWeights {
+        try EncoderWeights(sharing: self, precision: precision, calibrating: precision == .int8 && int8Calibration)
     }
 
-    private init(sharing other: EncoderWeights, precision: Precision) throws {
+    private init(sharing other: EncoderWeights, precision: Precision, calibrating: Bool) throws {
         guard case .float32 = other.wordEmbeddings, other.layers.allSatisfy({ $0.qkvWeight != nil }) else {
             throw TaskLoRAError("EncoderWeights: weights held at \(other.precision) (no float32 copy) cannot be converted to \(precision); load the checkpoint at that precision")
         }
@@ -208,12 +216,13 @@ public final class EncoderWeights: @unchecked Sendable {
         embeddingNormWeight = other.embeddingNormWeight
         embeddingNormBias = other.embeddingNormBias
         self.precision = precision
-        layers = precision == .fp32 ? other.layers : try other.layers.map { try Self.packed($0, precision: precision) }
+        layers = precision == .fp32 ? other.layers
+            : try other.layers.map { try Self.packed($0, precision: precision, calibrating: calibrating) }
     }
 
     /// `layer` with its projections packed at `precision` and its float32 projections dropped.
-    private static func packed(_ layer: Layer, precision: Precision) throws -> Layer {
-        let p = try PackedLayer(layer, precision: precision)
+    private static func packed(_ layer: Layer, precision: Precision, calibrating: Bool) throws -> Layer {
+        let p = try PackedLayer(layer, precision: precision, calibrating: calibrating)
         return Layer(qkvWeight: nil, qkvBias: layer.qkvBias, attentionOutWeight: nil, attentionOutBias: layer.attentionOutBias,
                      attentionNormWeight: layer.attentionNormWeight, attentionNormBias: layer.attentionNormBias,
                      ffnInWeight: nil, ffnInBias: layer.ffnInBias, ffnOutWeight: nil, ffnOutBias: layer.ffnOutBias,

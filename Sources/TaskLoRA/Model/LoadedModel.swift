@@ -4,11 +4,13 @@ import Foundation
 /// adapters stored in it or in adapter-only checkpoints (a training run's `best.h5` / `final.h5`,
 /// which name their base model and are found through `BaseModelReference`).
 public enum LoadedModel {
-    /// The encoder of a base checkpoint, its frozen projections at `precision`.
-    public static func loadEncoder(_ ckpt: Checkpoint, path: String, precision: Precision = .fp32) throws -> TextEncoder {
+    /// The encoder of a base checkpoint, its frozen projections at `precision` (`int8Calibration`:
+    /// see `EncoderWeights.init`; then `Int8Calibration.run` must follow).
+    public static func loadEncoder(_ ckpt: Checkpoint, path: String, precision: Precision = .fp32,
+                                   int8Calibration: Bool = false) throws -> TextEncoder {
         let config = try EncoderConfig.decode(Data(ckpt.configJSON.utf8), source: path)
         let weights = try EncoderWeights(config: config, tensors: ckpt.weights, bfloat16: ckpt.bfloat16Weights,
-                                         source: path, precision: precision)
+                                         source: path, precision: precision, int8Calibration: int8Calibration)
         return TextEncoder(config: config, weights: weights)
     }
 
@@ -36,8 +38,11 @@ public enum LoadedModel {
     /// (later files win on equal names); also each adapter's instruction prefix. The base's frozen
     /// projections run at `precision`; the adapters' LoRA matrices stay float32 at every precision.
     /// `whitespace`: how its tokenizer treats whitespace (`TokenizerWhitespace`).
+    ///
+    /// At int8 the projections are calibrated (`Int8Calibration`) on `int8Calibration` texts, the
+    /// built-in set when nil, or left plain (per-channel int8 without smoothing) when empty.
     public static func loadEmbedder(checkpoint path: String, adapterFiles: [String] = [], precision: Precision = .fp32,
-                                    whitespace: TokenizerWhitespace = .default) throws
+                                    whitespace: TokenizerWhitespace = .default, int8Calibration: [String]? = nil) throws
         -> (embedder: SentenceEmbedder, prefixes: [String: String]) {
         // A bf16 base stays bf16 for bf16/int8 compute (half the memory; EncoderWeights).
         let keep = precision != .fp32
@@ -62,10 +67,12 @@ public enum LoadedModel {
         // Later sources override earlier ones; order by name for stable indices.
         var byName: [String: (AdapterArchive, String)] = [:]
         for (name, archive, source) in archives { byName[name] = (archive, source) }
-        let encoder = try loadEncoder(ckpt, path: basePath, precision: precision)
+        let calibrate = precision == .int8 && int8Calibration?.isEmpty != true
+        let encoder = try loadEncoder(ckpt, path: basePath, precision: precision, int8Calibration: calibrate)
         let pooling = Pooling(rawValue: ckpt.metadata["pooling"] ?? "mean") ?? .mean
         let embedder = SentenceEmbedder(encoder: encoder, tokenizer: try loadTokenizer(ckpt, path: basePath, whitespace: whitespace),
                                          pooling: pooling)
+        if calibrate { try Int8Calibration.run(embedder, texts: int8Calibration) }
         var prefixes: [String: String] = [:]
         if !byName.isEmpty {
             let names = byName.keys.sorted()
