@@ -23,6 +23,13 @@ if scripts/get-data.sh 2>"$data_log"; then
 else
     echo "test: $(grep -c . "$data_log") data file(s) could not be had (listed in $data_log); the tests that read them skip"
 fi
+# OpenBLAS's kernel for this CPU: the test runner cannot re-execute itself as the executables do
+# (OpenBLASKernel, docs/performance.md), so it gets the kernel the tasklora binary settles on.
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && swift build -c release -Xswiftc -enable-testing --product tasklora >/dev/null 2>&1; then
+    core=$(OPENBLAS_VERBOSE=2 "$(swift build -c release -Xswiftc -enable-testing --show-bin-path)/tasklora" --help 2>&1 \
+        | sed -n 's/^Core: //p' | tail -1)
+    [ -n "$core" ] && export OPENBLAS_CORETYPE="$core" && echo "test: OpenBLAS kernel $core"
+fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

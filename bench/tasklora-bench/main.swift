@@ -37,6 +37,8 @@ usage: tasklora-bench long-input LENGTH [--layers 12] [--hidden 384]
        tasklora-bench jina-step [--precision bf16|fp32] [--sequences 16] [--length 256] [--steps 3]
 
 """
+// OpenBLAS on its generic kernel (a CPU it does not know) would make every fp32 number 3× too slow.
+OpenBLASKernel.reexecIfGeneric()
 let args = CommandLine.arguments
 let options = Options(args: Array(args.dropFirst(2)))
 do {
