@@ -17,12 +17,6 @@ public final class BFloat16Tensor: @unchecked Sendable {
         bits.initialize(repeating: 0, count: max(count, 1))
     }
 
-    /// `values` rounded to bf16 (nearest, ties to even).
-    public convenience init(rounding values: Tensor) {
-        self.init(zeros: values.shape)
-        BFloat16Rounding.round(values.data, count: count, into: bits)
-    }
-
     deinit { bits.deallocate() }
 
     /// The values widened to float32 (exact).

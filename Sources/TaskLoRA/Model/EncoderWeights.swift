@@ -62,13 +62,6 @@ public final class EncoderWeights: @unchecked Sendable {
     public enum EmbeddingTable: @unchecked Sendable {
         case float32(Tensor), bfloat16(BFloat16Tensor)
 
-        public var shape: [Int] {
-            switch self {
-            case .float32(let t): t.shape
-            case .bfloat16(let t): t.shape
-            }
-        }
-
         /// dst (H) = row `index` (H = `count`) in float32.
         @inline(__always)
         public func copyRow(_ index: Int, count h: Int, into dst: UnsafeMutablePointer<Float>) {
