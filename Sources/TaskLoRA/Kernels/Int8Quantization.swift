@@ -36,11 +36,32 @@ public enum Int8Quantization {
         }
     }
 
-    /// Quantizes x (rows, cols) per row: u (rows, cols), scale (rows), zero (rows, integral values).
+    /// Quantizes x (rows, cols) · diag(columnScale) per row: u (rows, cols), scale (rows), zero (rows,
+    /// integral values). `columnScale` (cols), when given, is SmoothQuant's 1/s (`Int8Smoothing`):
+    /// applied inside both passes, so the smoothed activations are never written out.
     @inline(__always)
     public static func quantizeActivations(_ x: UnsafePointer<Float>, rows: Int, cols: Int,
+                                           columnScale: UnsafePointer<Float>? = nil,
                                            u: UnsafeMutablePointer<UInt8>, scale: UnsafeMutablePointer<Float>,
                                            zero: UnsafeMutablePointer<Float>) {
+        if let columnScale {
+            quantizeActivations(x, rows: rows, cols: cols, u: u, scale: scale, zero: zero) { c in
+                UnsafeRawPointer(columnScale + c).loadUnaligned(as: SIMD16<Float>.self)
+            } scalar: { columnScale[$0] }
+        } else {
+            quantizeActivations(x, rows: rows, cols: cols, u: u, scale: scale, zero: zero) { _ in
+                SIMD16<Float>(repeating: 1)
+            } scalar: { _ in 1 }
+        }
+    }
+
+    /// The two passes, with the column factor as a closure so that the unscaled case compiles to
+    /// the plain loops (the closures are inlined and the multiply by 1 folded away).
+    @inline(__always)
+    private static func quantizeActivations(_ x: UnsafePointer<Float>, rows: Int, cols: Int,
+                                            u: UnsafeMutablePointer<UInt8>, scale: UnsafeMutablePointer<Float>,
+                                            zero: UnsafeMutablePointer<Float>,
+                                            factor: (Int) -> SIMD16<Float>, scalar: (Int) -> Float) {
         let raw = UnsafeRawPointer(x)
         // Adding 1.5 · 2²³ leaves round-to-nearest-even of a value in [0, 2²²) in the low mantissa bits.
         let magic = SIMD16<Float>(repeating: 12_582_912)
@@ -49,14 +70,17 @@ public enum Int8Quantization {
             var lo = SIMD16<Float>(repeating: 0), hi = SIMD16<Float>(repeating: 0)
             var c = 0
             while c + 16 <= cols {
-                let v = raw.loadUnaligned(fromByteOffset: 4 * (row + c), as: SIMD16<Float>.self)
+                let v = raw.loadUnaligned(fromByteOffset: 4 * (row + c), as: SIMD16<Float>.self) * factor(c)
                 lo.replace(with: v, where: v .< lo)
                 hi.replace(with: v, where: v .> hi)
                 c += 16
             }
             var low: Float = 0, high: Float = 0
             for i in 0..<16 { low = min(low, lo[i]); high = max(high, hi[i]) }
-            for i in c..<cols { low = min(low, x[row + i]); high = max(high, x[row + i]) }
+            for i in c..<cols {
+                let v = x[row + i] * scalar(i)
+                low = min(low, v); high = max(high, v)
+            }
             let s: Float = high > low ? (high - low) / 255 : 1
             let z = (-low / s).rounded()
             scale[m] = s
@@ -64,7 +88,7 @@ public enum Int8Quantization {
             let inv = 1 / s
             c = 0
             while c + 16 <= cols {
-                var v = raw.loadUnaligned(fromByteOffset: 4 * (row + c), as: SIMD16<Float>.self) * inv + z
+                var v = raw.loadUnaligned(fromByteOffset: 4 * (row + c), as: SIMD16<Float>.self) * factor(c) * inv + z
                 v.replace(with: 0, where: v .< 0)
                 v.replace(with: 255, where: v .> 255)
                 let bits = unsafeBitCast(v + magic, to: SIMD16<UInt32>.self)
@@ -73,7 +97,7 @@ public enum Int8Quantization {
                 c += 16
             }
             while c < cols {
-                u[row + c] = UInt8(max(0, min(255, (x[row + c] * inv + z).rounded(.toNearestOrEven))))
+                u[row + c] = UInt8(max(0, min(255, (x[row + c] * scalar(c) * inv + z).rounded(.toNearestOrEven))))
                 c += 1
             }
         }

@@ -40,20 +40,4 @@ public enum Int8Smoothing {
             for c in 0..<cols { absMax[c] = max(absMax[c], abs(row[c])) }
         }
     }
-
-    /// dst (rows, cols) = x (rows, cols) · diag(inverse (cols)).
-    public static func scaleColumns(_ x: UnsafePointer<Float>, rows: Int, cols: Int, by inverse: UnsafePointer<Float>,
-                                    into dst: UnsafeMutablePointer<Float>) {
-        for m in 0..<rows {
-            let row = x + m * cols, out = dst + m * cols
-            var c = 0
-            while c + 16 <= cols {
-                let v = UnsafeRawPointer(row + c).loadUnaligned(as: SIMD16<Float>.self)
-                    * UnsafeRawPointer(inverse + c).loadUnaligned(as: SIMD16<Float>.self)
-                UnsafeMutableRawPointer(out + c).storeBytes(of: v, as: SIMD16<Float>.self)
-                c += 16
-            }
-            while c < cols { out[c] = row[c] * inverse[c]; c += 1 }
-        }
-    }
 }

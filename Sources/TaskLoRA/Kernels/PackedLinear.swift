@@ -184,15 +184,12 @@ public final class PackedLinear: @unchecked Sendable {
             defer { source.deallocate(); rowScale.deallocate() }
             let rowZero = rowScale + rows
             if isCalibrating { record(x, rows: rows) }
-            if inverseSmoothing.isEmpty {
-                Int8Quantization.quantizeActivations(x, rows: rows, cols: k, u: source, scale: rowScale, zero: rowZero)
-            } else {
-                let smoothed = UnsafeMutablePointer<Float>.allocate(capacity: rows * k)
-                defer { smoothed.deallocate() }
-                inverseSmoothing.withUnsafeBufferPointer {
-                    Int8Smoothing.scaleColumns(x, rows: rows, cols: k, by: $0.baseAddress!, into: smoothed)
-                }
-                Int8Quantization.quantizeActivations(smoothed, rows: rows, cols: k, u: source, scale: rowScale, zero: rowZero)
+            inverseSmoothing.withUnsafeBufferPointer {
+                // Empty before calibration or with `--calibration none`: plain per-token quantization.
+                // (An empty array's buffer may still have a base address, hence the explicit test.)
+                Int8Quantization.quantizeActivations(x, rows: rows, cols: k,
+                                                     columnScale: inverseSmoothing.isEmpty ? nil : $0.baseAddress,
+                                                     u: source, scale: rowScale, zero: rowZero)
             }
             OneDNN.matmul(rows: rows, k: k, n: n, types: types, hasBias: false, packedWeights: packedDesc)
                 .execute(source: source, weights: packed, bias: nil, destination: y)
