@@ -76,7 +76,10 @@ struct TrainCommand: ParsableCommand {
         if let mpi = communicator as? MPICommunicator, trainer.step > 0 {
             note("communication: rank 0 received \(mpi.bytesReceived) bytes in \(mpi.collectives) collectives over this run's steps")
         }
-        if let best = trainer.best { note(String(format: "best %@ %.4f at step %d", report?.metric ?? "", best.value, best.step)) }
+        if let best = trainer.best {
+            note(String(format: "best %@ %.4f at step %d", report?.metric ?? "", best.value, best.step)
+                 + (best.strength == 1 ? "" : String(format: ", adapter strength %g (folded into best.h5)", best.strength)))
+        }
         if trainer.skippedSteps > 0 { warn("\(trainer.skippedSteps) steps skipped for NaN/Inf loss or gradients") }
         print("run directory: \(trainer.run.path) (final adapters: \(trainer.run.finalPath))")
     }

@@ -93,13 +93,13 @@ final class BaseComparisonTests: XCTestCase {
         }
     }
 
-    private func run(select: SelectionRule, train: String, inDomain: String, contrary: String) throws
+    private func run(select: SelectionRule, train: String, inDomain: String, contrary: String, extra: [String] = []) throws
         -> (trainer: Trainer, log: [String], reports: [EvalReport]) {
         var log: [String] = []
         let recipe = try F.recipe(train: train, dev: inDomain, output: F.newDirectory("select-\(select.rawValue)"), overrides: [
             "data.dev=[{path: \"\(inDomain)\", name: in-domain}, {path: \"\(contrary)\", name: contrary}]",
             "eval.select=\(select.rawValue)", "eval.every=2", "eval.dims=[16]", "schedule.steps=12", "save.every=0",
-            "adapters.0.dropout=0"])
+            "adapters.0.dropout=0"] + extra)
         let t = try Trainer(recipe: recipe, log: { log.append($0) })
         var reports: [EvalReport] = []
         try t.train(evaluated: { reports.append($0) })
@@ -145,6 +145,77 @@ final class BaseComparisonTests: XCTestCase {
         XCTAssertFalse(okHTML.contains("is below the base model"))
         // The base line rides on the step-0 evaluation: one line per step and per evaluation, plus the event.
         XCTAssertEqual(try F.metrics(mean.trainer.run).count, 12 + 7 + 1)
+    }
+
+    /// `eval.strengths`: every evaluation also scores the adapters with their update scaled by each
+    /// λ. Training is untouched (the λ = 1 scores and final.h5 are bit-identical to a run without
+    /// strengths), the selection ranks every (step, λ) and can only improve, a checkpoint saved at
+    /// λ holds exactly λ · B and says so, and metrics.jsonl and the report carry the strengths.
+    func testStrengthsInterpolateTowardTheBaseAndBestHoldsTheChosenOne() throws {
+        let train = try F.write(F.pairs(48), name: "train.jsonl")
+        let inDomain = try F.write(F.pairs(16, seed: 9), name: "in-domain.jsonl")
+        let contrary = try F.write(Self.contrarySTS(40, seed: 5), name: "contrary.jsonl")
+        let plain = try run(select: .minGain, train: train, inDomain: inDomain, contrary: contrary)
+        let mixed = try run(select: .minGain, train: train, inDomain: inDomain, contrary: contrary,
+                            extra: ["eval.strengths=[0.25, 0.5, 1]"])
+        let table = mixed.reports.flatMap { r in
+            ([r] + r.otherStrengths).map { x in
+                String(format: "step %d λ %.2f: %.4f ", x.step, x.strength, x.value)
+                    + x.gains.map { String(format: "%@ %+.4f", $0.dev, $0.gain) }.joined(separator: " ")
+            }
+        }.joined(separator: "\n")
+        print("[BaseComparisonTests strengths]\n" + table)
+
+        // Training is untouched: the λ = 1 evaluations and the final adapters are the same bits.
+        XCTAssertEqual(plain.reports.map(\.value), mixed.reports.map(\.value))
+        let finalPlain = try Checkpoint.read(path: plain.trainer.run.finalPath), finalMixed = try Checkpoint.read(path: mixed.trainer.run.finalPath)
+        XCTAssertEqual(finalPlain.adapters["task"]?.tensors.mapValues(\.array), finalMixed.adapters["task"]?.tensors.mapValues(\.array))
+        // Each evaluation after step 0 scored the two other strengths.
+        XCTAssertTrue(mixed.reports.dropFirst().allSatisfy { $0.otherStrengths.map(\.strength) == [0.5, 0.25] }, table)
+        // The selection ranks every (step, λ): best is the top score, the earlier step and then the
+        // larger λ on ties; more candidates never select worse.
+        let all = mixed.reports.flatMap { [$0] + $0.otherStrengths }
+        let top = all.reduce(all[0]) { $1.value > $0.value ? $1 : $0 }
+        let bestPlain = try XCTUnwrap(plain.trainer.best), best = try XCTUnwrap(mixed.trainer.best)
+        XCTAssertEqual(best.step, top.step, table)
+        XCTAssertEqual(best.value, top.value, table)
+        XCTAssertEqual(best.strength, top.strength, table)
+        XCTAssertGreaterThanOrEqual(best.value, bestPlain.value, table)
+        // An interpolation changes the scores: λ = 0.25 at the last step is not λ = 1 there.
+        XCTAssertNotEqual(mixed.reports.last?.otherStrengths.last?.gains.map(\.gain), mixed.reports.last?.gains.map(\.gain), table)
+
+        // A checkpoint written at strength λ holds λ · B (A unchanged) and says so; the adapters are
+        // restored exactly afterwards (a save at 1 gives final.h5's tensors).
+        let scaledPath = F.newDirectory("strength") + ".h5", againPath = F.newDirectory("again") + ".h5"
+        try mixed.trainer.save(to: scaledPath, strength: 0.5)
+        try mixed.trainer.save(to: againPath)
+        let scaled = try Checkpoint.read(path: scaledPath), again = try Checkpoint.read(path: againPath)
+        XCTAssertEqual(scaled.metadata["adapter_strength"], "0.5")
+        XCTAssertNil(again.metadata["adapter_strength"])
+        let finalTensors = try XCTUnwrap(finalMixed.adapters["task"]?.tensors)
+        XCTAssertEqual(again.adapters["task"]?.tensors.mapValues(\.array), finalTensors.mapValues(\.array))
+        let scaledTensors = try XCTUnwrap(scaled.adapters["task"]?.tensors)
+        XCTAssertEqual(Set(scaledTensors.keys), Set(finalTensors.keys))
+        for (name, t) in finalTensors {
+            let expected = name.hasSuffix("lora_B") ? t.array.map { $0 * 0.5 } : t.array
+            XCTAssertEqual(scaledTensors[name]?.array, expected, name)
+        }
+        XCTAssertTrue(finalTensors.contains { $0.key.hasSuffix("lora_B") && $0.value.array.contains { $0 != 0 } })
+
+        // metrics.jsonl carries the other strengths; the report has their table and names the best.
+        let strengths = try XCTUnwrap(try F.metrics(mixed.trainer.run).last { $0.object["eval"] != nil }?.object["eval"] as? [String: Any])
+        XCTAssertEqual((strengths["strengths"] as? [[String: Any]])?.compactMap { $0["strength"] as? Double }, [0.5, 0.25])
+        let html = try RunReport(runPath: mixed.trainer.run.path).html()
+        let label = "step \(best.step)" + (best.strength == 1 ? "" : String(format: ", strength %g", best.strength))
+        XCTAssertTrue(html.contains("best = \(label) (best.h5)"), html)
+        XCTAssertTrue(html.contains("Adapter strengths"))
+
+        // The recipe checks.
+        let base = "model: m\noutput: o\nadapters: [{name: s}]\ndata: {train: t}\n"
+        for (bad, says) in [("[0.5]", "must include 1"), ("[0, 1]", "(0, 1]"), ("[1.5, 1]", "(0, 1]"), ("[0.5, 0.5, 1]", "twice")] {
+            let message = F.error { _ = try Recipe.parse(yaml: base + "eval: {strengths: \(bad)}", source: "r.yaml") }
+            XCTAssertTrue(message.contains("eval.strengths") && message.contains(says), message)
+        }
     }
 
     /// A left-out prefix on an e5-named base becomes "query: ", the log says where it came from,

@@ -11,6 +11,13 @@ public struct RunReport {
         public var value: Double? = nil
         /// Every dev set: name → (metric, dim → metric name → value).
         public var dev: [(name: String, metric: String, dims: [Int: [String: Double]])] = []
+        /// The adapter strength λ evaluated (`eval.strengths`); 1 = the adapters as trained.
+        public var strength: Double = 1
+        /// The same step at the recipe's other strengths.
+        public var others: [EvalLine] = []
+
+        /// "step N", with the strength when it is not 1.
+        public var label: String { "step \(step)" + (strength == 1 ? "" : String(format: ", strength %g", strength)) }
     }
     /// The base model with its native prompts, from the step-0 evaluation.
     public struct BaseLine {
@@ -20,7 +27,7 @@ public struct RunReport {
     }
     /// The `below_base` record written at the end of a run whose best checkpoint is below the base.
     public struct BelowBase {
-        public var step: Int, bestStep: Int
+        public var step: Int, bestStep: Int, bestStrength: Double = 1
         public var below: [(dev: String, dim: Int, metric: String, base: Double, adapter: Double)]
     }
 
@@ -45,8 +52,14 @@ public struct RunReport {
                 throw TaskLoRAError.file(metrics, "line \(n + 1) is not a metrics object")
             }
             if let e = obj["eval"] as? [String: Any] {
-                lastEval[step] = EvalLine(step: step, metric: e["metric"] as? String ?? "", dims: Self.dims(e["dims"]),
-                                          value: e["value"] as? Double, dev: Self.devList(e["dev"]))
+                var line = EvalLine(step: step, metric: e["metric"] as? String ?? "", dims: Self.dims(e["dims"]),
+                                    value: e["value"] as? Double, dev: Self.devList(e["dev"]))
+                for o in e["strengths"] as? [[String: Any]] ?? [] {
+                    let dev = Self.devList(o["dev"])
+                    line.others.append(EvalLine(step: step, metric: line.metric, dims: dev.first?.dims ?? [:],
+                                                value: o["value"] as? Double, dev: dev, strength: o["strength"] as? Double ?? 1))
+                }
+                lastEval[step] = line
                 if let b = e["base"] as? [String: Any] {
                     base = BaseLine(prompts: b["prompts"] as? [String: String] ?? [:], origin: b["origin"] as? String ?? "",
                                     dev: Self.devList(b["dev"]))
@@ -58,6 +71,7 @@ public struct RunReport {
                     return (dev, dim, metric, b, a)
                 }
                 belowBase = BelowBase(step: step, bestStep: obj["best_step"] as? Int ?? -1,
+                                      bestStrength: obj["best_strength"] as? Double ?? 1,
                                       below: below.map { (dev: $0.0, dim: $0.1, metric: $0.2, base: $0.3, adapter: $0.4) })
             } else if obj["event"] == nil {
                 lastStep[step] = StepLine(step: step, loss: obj["loss"] as? Double, lr: obj["lr"] as? Double,
@@ -83,13 +97,17 @@ public struct RunReport {
         }
     }
 
-    /// The evaluation best.h5 holds: the highest `eval.select` score (the first on ties), or, for
-    /// runs written before it existed, the first dev set's metric at its largest dim.
+    /// The evaluation best.h5 holds: the highest `eval.select` score over every step and adapter
+    /// strength (the first on ties: the earlier step, then the larger strength, as the trainer
+    /// ranks), or, for runs written before it existed, the first dev set's metric at its largest dim.
     func bestEval() -> EvalLine? {
         guard let first = evals.first else { return nil }
-        if let step = belowBase?.bestStep, let e = evals.first(where: { $0.step == step }) { return e }
-        if evals.allSatisfy({ $0.value != nil }) {
-            return evals.reduce(first) { ($1.value! > $0.value!) ? $1 : $0 }
+        let candidates = evals.flatMap { [$0] + $0.others }
+        if let b = belowBase, let e = candidates.first(where: { $0.step == b.bestStep && $0.strength == b.bestStrength }) {
+            return e
+        }
+        if candidates.allSatisfy({ $0.value != nil }) {
+            return candidates.reduce(first) { ($1.value! > $0.value!) ? $1 : $0 }
         }
         let top = first.dims.keys.max() ?? 0
         return evals.max { ($0.dims[top]?[first.metric] ?? -.infinity) < ($1.dims[top]?[first.metric] ?? -.infinity) }
@@ -100,12 +118,12 @@ public struct RunReport {
         guard let base, let first = evals.first, let best = bestEval() else { return "" }
         var out = ""
         if let b = belowBase {
-            out += "<div class=\"warn\"><b>The best checkpoint (step \(b.bestStep)) is below the base model with its native prompts</b> on "
+            out += "<div class=\"warn\"><b>The best checkpoint (\(best.label)) is below the base model with its native prompts</b> on "
             out += b.below.map { g in
                 escape(g.dev) + String(format: " at dim %d (%@ %.4f vs base %.4f, %+.4f)", g.dim, g.metric, g.adapter, g.base, g.adapter - g.base)
             }.joined(separator: "; ") + ".</div>"
         } else {
-            out += "<p class=\"ok\">The best checkpoint (step \(best.step)) is at or above the base model with its native prompts on every dev set and dim (ties within 0.002).</p>"
+            out += "<p class=\"ok\">The best checkpoint (\(best.label)) is at or above the base model with its native prompts on every dev set and dim (ties within 0.002).</p>"
         }
         let prompts = base.prompts.isEmpty ? "none" : ["query", "passage", "symmetric"].compactMap { r in
             base.prompts[r].map { "\(r) <code>\(escape($0))</code>" }
@@ -113,7 +131,7 @@ public struct RunReport {
         out += "<h2>Against the base at its best</h2><p>base = the base model with its native prompts (\(prompts); \(escape(base.origin))); "
         out += "step \(first.step) = the untrained adapters with the recipe's prompts (its difference to the base is what the recipe's prompts cost); "
         let last = evals.last!
-        out += "best = step \(best.step) (best.h5); last = step \(last.step) (final.h5).</p>"
+        out += "best = \(best.label) (best.h5); last = step \(last.step) (final.h5).</p>"
         for b in base.dev {
             let zero = first.dev.first { $0.name == b.name }, top = best.dev.first { $0.name == b.name }
             let end = last.dev.first { $0.name == b.name }
@@ -128,6 +146,17 @@ public struct RunReport {
                 let a = top?.dims[d]?[b.metric] ?? .nan, l = end?.dims[d]?[b.metric] ?? .nan
                 out += String(format: "<tr><td>%d</td><td>%.4f</td><td>%.4f</td><td>%.4f</td>", d, bv, z, a) + cell(a - bv)
                     + String(format: "<td>%.4f</td>", l) + cell(l - bv) + "</tr>"
+            }
+            out += "</table>"
+        }
+        if evals.contains(where: { !$0.others.isEmpty }) {
+            out += "<h3>Adapter strengths (<code>eval.strengths</code>)</h3><p>The adapters' update scaled by λ "
+                + "(0 = the base, 1 = as trained); best.h5 holds the selected λ folded into B.</p>"
+                + "<table><tr><th>step</th><th>strength λ</th><th>eval.select score</th></tr>"
+            for e in evals where !e.others.isEmpty {
+                for x in [e] + e.others {
+                    out += String(format: "<tr><td>%d</td><td>%g</td><td>%.4f</td></tr>", x.step, x.strength, x.value ?? .nan)
+                }
             }
             out += "</table>"
         }
@@ -160,7 +189,7 @@ public struct RunReport {
             let best = bestEval()!
             body += SVGPlot(title: "Dev \(metric) by Matryoshka dim", xLabel: "dim", yLabel: metric, series: [
                 .init(name: "before (step \(first.step))", points: dims.compactMap { d in first.dims[d]?[metric].map { (Double(d), $0) } }),
-                .init(name: "best (step \(best.step))", points: dims.compactMap { d in best.dims[d]?[metric].map { (Double(d), $0) } }),
+                .init(name: "best (\(best.label))", points: dims.compactMap { d in best.dims[d]?[metric].map { (Double(d), $0) } }),
                 .init(name: "last (step \(last.step))", points: dims.compactMap { d in last.dims[d]?[metric].map { (Double(d), $0) } }),
             ], logX: true).render()
             body += "<h2>Before and after</h2><table><tr><th>dim</th>"
@@ -175,7 +204,7 @@ public struct RunReport {
                 }
                 body += "</tr>"
             }
-            body += "</table><p>before = step \(first.step) (the untrained adapter is the identity, i.e. the base model with the recipe's prompts); best = step \(best.step)"
+            body += "</table><p>before = step \(first.step) (the untrained adapter is the identity, i.e. the base model with the recipe's prompts); best = \(best.label)"
                 + (best.value == nil ? " by \(escape(metric)) at dim \(dims.last!)" : " by the eval.select score") + ".</p>"
         }
         if !recipeYAML.isEmpty { body += "<h2>Recipe</h2><pre>\(escape(recipeYAML))</pre>" }

@@ -418,10 +418,15 @@ extension Recipe {
         public var earlyStoppingPatience: Int
         /// How best.h5 and early stopping rank evaluations (CheckpointSelection.swift).
         public var select: SelectionRule
+        /// Adapter strengths λ scored at every evaluation (`LoRAAdapters.withStrength`: the adapters'
+        /// update scaled by λ, between the base at 0 and the trained adapter at 1). The selection
+        /// rule ranks every (step, λ); best.h5 holds the chosen λ folded into B. Always holds 1.
+        public var strengths: [Double]
 
         public init(every: Int = 0, metric: EvalMetric = .stsSpearman, dims: [Int] = [], earlyStoppingPatience: Int = 0,
-                    select: SelectionRule = .mean) {
+                    select: SelectionRule = .mean, strengths: [Double] = [1]) {
             self.select = select
+            self.strengths = strengths
             self.every = every
             self.metric = metric
             self.dims = dims
@@ -431,13 +436,14 @@ extension Recipe {
         enum CodingKeys: String, CodingKey, CaseIterable {
             case every, metric, dims
             case earlyStoppingPatience = "early_stopping_patience"
-            case select
+            case select, strengths
         }
 
         public init(from decoder: Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.self)
             let c = try decoder.container(keyedBy: CodingKeys.self)
             let d = Eval()
+            strengths = try c.value(.strengths, or: d.strengths)
             every = try c.value(.every, or: d.every)
             metric = try c.value(.metric, or: d.metric)
             dims = try c.value(.dims, or: d.dims)

@@ -15,6 +15,11 @@ extension Recipe {
         try require(eval.every >= 0, "eval.every", "must be >= 0 (0 = at the end only), got \(eval.every)")
         try checkDims(eval.dims, "eval.dims")
         try require(eval.earlyStoppingPatience >= 0, "eval.early_stopping_patience", "must be >= 0, got \(eval.earlyStoppingPatience)")
+        try require(eval.strengths.allSatisfy { $0 > 0 && $0 <= 1 }, "eval.strengths",
+                    "each must be in (0, 1] (0 is the base, scored at step 0; 1 the adapter as trained), got \(eval.strengths)")
+        try require(eval.strengths.contains(1), "eval.strengths",
+                    "must include 1, the adapter as trained (final.h5), got \(eval.strengths)")
+        try require(Set(eval.strengths).count == eval.strengths.count, "eval.strengths", "has a value twice: \(eval.strengths)")
         if data.dev.isEmpty, data.heldOut == 0 {
             try require(eval.every == 0, "eval.every", "needs a dev set (data.dev or data.held_out)")
             try require(eval.earlyStoppingPatience == 0, "eval.early_stopping_patience", "needs a dev set (data.dev or data.held_out)")

@@ -88,6 +88,14 @@ public struct RunDirectory: Sendable {
         if let base {
             eval["base"] = ["prompts": base.prompts.prompts, "origin": base.prompts.origin, "dev": base.scores.map(\.jsonObject)]
         }
+        if !report.otherStrengths.isEmpty {
+            // The fields above are the adapters as trained (λ = 1, what final.h5 holds); the other
+            // strengths of this step follow, and `selected_strength` is the one the rule ranks.
+            eval["strengths"] = report.otherStrengths.map { r in
+                ["strength": r.strength, "value": r.value, "dev": r.dev.map(\.jsonObject), "vs_base": r.gains.map(\.jsonObject)] as [String: Any]
+            }
+            eval["selected_strength"] = report.selected.strength
+        }
         try appendMetrics(["step": report.step, "eval": eval])
     }
 

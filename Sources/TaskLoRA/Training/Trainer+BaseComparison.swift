@@ -54,13 +54,14 @@ extension Trainer {
     func checkAgainstBase() throws {
         guard let base = baseScores, let scores = bestScores, let best else { return }
         let below = CheckpointSelection.gains(scores, base: base).filter(\.isBelowBase)
+        let which = "step \(best.step)" + (best.strength == 1 ? "" : ", adapter strength \(best.strength)")
         if below.isEmpty {
-            log("base check the best checkpoint (step \(best.step)) is at or above the base model with its native prompts on every dev set and dim (ties within \(CheckpointSelection.tie))")
+            log("base check the best checkpoint (\(which)) is at or above the base model with its native prompts on every dev set and dim (ties within \(CheckpointSelection.tie))")
             return
         }
-        log("WARNING    the best checkpoint (step \(best.step)) is BELOW the base model with its native prompts on "
+        log("WARNING    the best checkpoint (\(which)) is BELOW the base model with its native prompts on "
             + "\(below.count) dev set/dim pair\(below.count == 1 ? "" : "s"): " + CheckpointSelection.describe(below))
-        try run.appendMetrics(["step": step, "event": "below_base", "best_step": best.step,
+        try run.appendMetrics(["step": step, "event": "below_base", "best_step": best.step, "best_strength": best.strength,
                                "select": recipe.eval.select.rawValue, "below": below.map(\.jsonObject)])
     }
 }
@@ -68,6 +69,14 @@ extension Trainer {
 extension EvalReport {
     /// One line per dev set: the metric by dim, with the gain over the base in parentheses.
     public var summaryLines: [String] {
+        devLines + otherStrengths.map { r in
+            let below = r.gains.filter(\.isBelowBase).count
+            return String(format: "strength %g: score %.4f, %@", r.strength, r.value,
+                          below == 0 ? "at or above the base everywhere" : "below the base on \(below) dev set/dim pair\(below == 1 ? "" : "s")")
+        }
+    }
+
+    private var devLines: [String] {
         dev.map { s in
             "\(s.name): \(s.metric) by dim  " + s.dims.map { d in
                 let v = String(format: "%d: %.4f", d, s.value(d) ?? .nan)

@@ -24,6 +24,15 @@ public struct EvalReport: Sendable {
     public var dev: [DevScores]
     /// Adapter − base (native prompts) per dev set and dim; empty before the base is evaluated.
     public var gains: [BaseGain]
+    /// The adapter strength λ scored (`eval.strengths`); 1 = the adapters as trained.
+    public var strength: Double = 1
+    /// The same step at the recipe's other strengths (on the λ = 1 report only).
+    public var otherStrengths: [EvalReport] = []
+
+    /// This report or one of its other strengths: the highest selection score, the larger λ on ties.
+    public var selected: EvalReport {
+        otherStrengths.reduce(self) { $1.value > $0.value ? $1 : $0 }
+    }
 }
 
 /// Trains the recipe's LoRA adapters on a frozen base model: sampler → tokenizer → taped encoder
@@ -60,7 +69,8 @@ public final class Trainer {
     public private(set) var step = 0
     public private(set) var skippedSteps = 0
     var consecutiveNonFinite = 0
-    public private(set) var best: (step: Int, value: Double)?
+    /// The selected evaluation: its step, `eval.select` score and adapter strength (best.h5).
+    public private(set) var best: (step: Int, value: Double, strength: Double)?
     var evalsWithoutImprovement = 0
     /// Stop after this many non-finite steps in a row.
     public var maxConsecutiveNonFinite = 5
@@ -186,7 +196,7 @@ public final class Trainer {
                 let improved = try record(report)
                 evaluated(report)
                 last = report
-                if improved, recipe.save.keepBest { try save(to: run.bestPath) }
+                if improved, recipe.save.keepBest { try save(to: run.bestPath, strength: report.selected.strength) }
                 if recipe.eval.earlyStoppingPatience > 0, evalsWithoutImprovement >= recipe.eval.earlyStoppingPatience {
                     log("early stopping at step \(step): no improvement in \(evalsWithoutImprovement) evaluations")
                     try saveCheckpoint()
@@ -327,8 +337,17 @@ public final class Trainer {
 
     // MARK: - Evaluation
 
-    /// The current adapters on every dev set, with the gains over the base.
-    public func evaluate() throws -> EvalReport { makeReport(try evaluateDev()) }
+    /// The current adapters on every dev set, with the gains over the base; with `eval.strengths`
+    /// also at each other strength (in `otherStrengths`), the adapters restored exactly after each.
+    public func evaluate() throws -> EvalReport {
+        var report = makeReport(try evaluateDev())
+        for s in recipe.eval.strengths.sorted(by: >) where s != 1 {
+            var other = makeReport(try adapters.withStrength(s) { try evaluateDev() })
+            other.strength = s
+            report.otherStrengths.append(other)
+        }
+        return report
+    }
 
     /// Every dev set, embedded as the adapters will be used: each side through its adapter with
     /// the recipe's prefix, at the checkpoint's (inference) rotary base.
@@ -361,9 +380,10 @@ public final class Trainer {
             try run.appendEval(report, select: recipe.eval.select,
                                base: report.step == 0 ? baseScores.map { (nativePrompts, $0) } : nil)
         }
-        if best == nil || report.value > best!.value {
-            best = (report.step, report.value)
-            bestScores = report.dev
+        let chosen = report.selected
+        if best == nil || chosen.value > best!.value {
+            best = (chosen.step, chosen.value, chosen.strength)
+            bestScores = chosen.dev
             evalsWithoutImprovement = 0
             return true
         }
@@ -393,14 +413,18 @@ public final class Trainer {
     }
 
     /// Adapters + everything needed to resume: AdamW moments, step, sampler position, dropout RNG,
-    /// counters and the resolved recipe.
-    func save(to path: String) throws {
+    /// counters and the resolved recipe. `strength` ≠ 1 (best.h5 chosen by `eval.strengths`) writes
+    /// the adapters at that strength and records it as `adapter_strength`.
+    func save(to path: String, strength: Double = 1) throws {
         guard communicator.isRoot else { return }
         var ckpt = Checkpoint(configJSON: encoder.config.jsonString())
         ckpt.metadata = baseModel.metadata(adapterPath: path).merging(["kind": "adapters", "pooling": pooling.rawValue,
                                                                        NativePrompts.metadataKey: nativePrompts.json]) { $1 }
-        for (i, name) in adapters.names.enumerated() {
-            ckpt.adapters[name] = adapters.archive(adapter: i, prefix: recipe.prefix(ofAdapter: i))
+        if strength != 1 { ckpt.metadata["adapter_strength"] = String(strength) }
+        adapters.withStrength(strength) {
+            for (i, name) in adapters.names.enumerated() {
+                ckpt.adapters[name] = adapters.archive(adapter: i, prefix: recipe.prefix(ofAdapter: i))
+            }
         }
         let n = adapters.parameterCount
         let m = Tensor(zeros: [n]), v = Tensor(zeros: [n])
@@ -416,6 +440,7 @@ public final class Trainer {
             "skipped_steps": String(skippedSteps), "consecutive_non_finite": String(consecutiveNonFinite),
             "evals_without_improvement": String(evalsWithoutImprovement),
             "best_step": best.map { String($0.step) } ?? "", "best_value": best.map { String($0.value) } ?? "",
+            "best_strength": best.map { String($0.strength) } ?? "",
             "world_size": String(communicator.size),
             "base_scores": try baseScores.map(DevScores.json) ?? "", "best_scores": try bestScores.map(DevScores.json) ?? "",
         ]
@@ -462,7 +487,9 @@ public final class Trainer {
         skippedSteps = Int(a["skipped_steps"] ?? "") ?? 0
         consecutiveNonFinite = Int(a["consecutive_non_finite"] ?? "") ?? 0
         evalsWithoutImprovement = Int(a["evals_without_improvement"] ?? "") ?? 0
-        if let bs = Int(a["best_step"] ?? ""), let bv = Double(a["best_value"] ?? "") { best = (bs, bv) }
+        if let bs = Int(a["best_step"] ?? ""), let bv = Double(a["best_value"] ?? "") {
+            best = (bs, bv, Double(a["best_strength"] ?? "") ?? 1)
+        }
         if let json = a["base_scores"], !json.isEmpty { baseScores = try DevScores.decode(json: json, source: path) }
         if let json = a["best_scores"], !json.isEmpty { bestScores = try DevScores.decode(json: json, source: path) }
     }
