@@ -91,6 +91,7 @@ struct EvalCommand: ParsableCommand {
         let (embedder, prefixes) = try LoadedModel.loadEmbedder(checkpoint: model.model, adapterFiles: model.adapters,
                                                                 precision: compute.precision, whitespace: model.whitespace,
                                                                 int8Calibration: try compute.int8CalibrationTexts())
+        try model.configure(embedder)
         let h = embedder.encoder.config.hiddenSize
         let dimList = try parseDims(hidden: h)
         func side(_ task: String?, _ prefix: String?) throws -> (options: SentenceEmbedder.Options, side: EvaluationReport.Side) {

@@ -42,6 +42,9 @@ struct ExportCommand: ParsableCommand {
         if format == .jina, model.task != nil { throw ValidationError("--format jina exports every adapter; drop --task") }
         if format != .hf, format != .jina, model.task == nil { throw ValidationError("--format \(format.rawValue) needs --task (the adapter to export)") }
         if format == .hdf5, !out.lowercased().hasSuffix(".h5") { throw ValidationError("--out must end in .h5 for --format hdf5") }
+        if format == .jina, model.adapterStrength != nil {
+            throw ValidationError("--adapter-strength applies to one adapter (--format hf|peft|hdf5 with --task), not to --format jina's stack")
+        }
     }
 
     func run() throws {
@@ -49,7 +52,17 @@ struct ExportCommand: ParsableCommand {
             throw TaskLoRAError.file(out, "already exists; remove it or choose another --out" + (format == .hdf5 ? " (or --force)" : ""))
         }
         if format == .jina { return try exportStacked() }
-        let source = try ExportSource.load(model: model.model, adapterFiles: model.adapters, task: model.task)
+        var source = try ExportSource.load(model: model.model, adapterFiles: model.adapters, task: model.task)
+        if let strength = model.adapterStrength {
+            guard var archive = source.adapter else {
+                throw TaskLoRAError.file(model.model, "--adapter-strength needs an adapter to scale (--task)")
+            }
+            // λ · ΔW: B scaled, A as it is (LoRAAdapters.applyStrength does the same in memory).
+            for (name, t) in archive.tensors where name.hasSuffix(".lora_B") {
+                archive.tensors[name] = Tensor(shape: t.shape, values: t.array.map { $0 * Float(strength) })
+            }
+            source.adapter = archive
+        }
         if format == .hdf5 {
             let (ckpt, report) = try AdapterMerge.mergedCheckpoint(source: source)
             try ckpt.write(to: out)

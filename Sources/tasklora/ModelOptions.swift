@@ -35,12 +35,17 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Rotary models: the RoPE base (default: the checkpoint's rotary_emb_base, 20000 for jina-embeddings-v3).")
     var rotaryBase: Float?
 
+    @Option(name: .long, help: ArgumentHelp("Scale every adapter's update ΔW = (α/r)·B·A by λ: 0 = the base, 1 = as trained (the default), in between the interpolation toward the base that eval.strengths scores during training (docs/recipes.md).",
+                                            valueName: "λ"))
+    var adapterStrength: Double?
+
     @OptionGroup var tokenization: WhitespaceOption
 
     var whitespace: TokenizerWhitespace { tokenization.whitespace }
 
     func validate() throws {
         if noPrefix, prefix != nil { throw ValidationError("--prefix and --no-prefix exclude each other") }
+        if let s = adapterStrength, !(s >= 0 && s.isFinite) { throw ValidationError("--adapter-strength must be a finite number >= 0, got \(s)") }
         if let base = rotaryBase, !(base > 1 && base.isFinite) { throw ValidationError("--rotary-base must be > 1, got \(base)") }
     }
 
@@ -50,18 +55,29 @@ struct ModelOptions: ParsableArguments {
         return (loaded.embedder, loaded.adapter, loaded.prefix)
     }
 
-    /// As `load`, with every adapter's prefix (for commands that embed with a second task, as `mine`).
-    func loadWithPrefixes(_ compute: PrecisionOptions? = nil) throws
-        -> (embedder: SentenceEmbedder, adapter: Int?, prefix: String, prefixes: [String: String]) {
-        let (embedder, prefixes) = try LoadedModel.loadEmbedder(checkpoint: model, adapterFiles: adapters,
-                                                                precision: compute?.precision ?? .fp32, whitespace: whitespace,
-                                                                int8Calibration: try compute?.int8CalibrationTexts())
+    /// Applies `--rotary-base` and `--adapter-strength` to a loaded embedder.
+    func configure(_ embedder: SentenceEmbedder) throws {
         if let base = rotaryBase {
             guard embedder.encoder.config.isRotary else {
                 throw TaskLoRAError.file(model, "is not a rotary model; --rotary-base does not apply")
             }
             embedder.encoder.rotaryBase = base
         }
+        if let strength = adapterStrength {
+            guard let adapters = embedder.adapters else {
+                throw TaskLoRAError.file(model, "holds no adapters; --adapter-strength needs an adapter checkpoint (a run's best.h5 / final.h5, or --adapters)")
+            }
+            adapters.applyStrength(strength)
+        }
+    }
+
+    /// As `load`, with every adapter's prefix (for commands that embed with a second task, as `mine`).
+    func loadWithPrefixes(_ compute: PrecisionOptions? = nil) throws
+        -> (embedder: SentenceEmbedder, adapter: Int?, prefix: String, prefixes: [String: String]) {
+        let (embedder, prefixes) = try LoadedModel.loadEmbedder(checkpoint: model, adapterFiles: adapters,
+                                                                precision: compute?.precision ?? .fp32, whitespace: whitespace,
+                                                                int8Calibration: try compute?.int8CalibrationTexts())
+        try configure(embedder)
         var adapter: Int? = nil
         if let task {
             guard let index = embedder.adapters?.adapterIndex(task) else {

@@ -79,6 +79,56 @@ final class ExportTests: XCTestCase {
         }
     }
 
+    /// `--adapter-strength λ` on the commands: 0 is the base, λ gives what the library gives with
+    /// B scaled by λ, and `export` merges λ · ΔW; bad values and base-only checkpoints are refused.
+    func testAdapterStrengthOnTheCommandLine() throws {
+        _ = try CLIProcess.requireExecutable()
+        let ckpt = path("tiny.h5")
+        try Self.makeCheckpoint(at: ckpt)
+        func cli(_ args: [String]) throws -> CLIProcess {
+            let p = try CLIProcess(args)
+            _ = p.wait()
+            return p
+        }
+        func embed(_ name: String, _ extra: [String]) throws -> Tensor {
+            let out = path(name)
+            let p = try cli(["embed", "--model", ckpt, "--input", Self.texts, "--output", out] + extra)
+            XCTAssertEqual(p.process.terminationStatus, 0, p.stderr)
+            return try NPY.read(path: out)
+        }
+        let base = try embed("base.npy", ["--prefix", "query: "])
+        let zero = try embed("zero.npy", ["--task", "fused", "--adapter-strength", "0"])
+        let half = try embed("half.npy", ["--task", "fused", "--adapter-strength", "0.5"])
+        let full = try embed("full.npy", ["--task", "fused"])
+        XCTAssertLessThan(maxAbsDiff(zero.data, base.data, count: base.count), 1e-6, "strength 0 is the base")
+        XCTAssertGreaterThan(maxAbsDiff(half.data, full.data, count: full.count), 1e-3)
+        XCTAssertGreaterThan(maxAbsDiff(half.data, base.data, count: base.count), 1e-3)
+        // The library with B scaled by 0.5 gives the same numbers.
+        let (embedder, _) = try LoadedModel.loadEmbedder(checkpoint: ckpt)
+        embedder.adapters!.applyStrength(0.5)
+        let library = try embedder.embed(try TextLines.read(path: Self.texts),
+                                         options: .init(prefix: "query: ", adapter: embedder.adapters!.adapterIndex("fused")!)).embeddings
+        XCTAssertLessThan(maxAbsDiff(library.data, half.data, count: half.count), 1e-6)
+        // export merges λ · ΔW.
+        let merged = path("half-merged.h5")
+        let export = try cli(["export", "--model", ckpt, "--task", "fused", "--format", "hdf5", "--out", merged, "--adapter-strength", "0.5"])
+        XCTAssertEqual(export.process.terminationStatus, 0, export.stderr)
+        let (plain, _) = try LoadedModel.loadEmbedder(checkpoint: merged)
+        let fromMerged = try plain.embed(try TextLines.read(path: Self.texts), options: .init(prefix: "query: ")).embeddings
+        XCTAssertLessThan(maxAbsDiff(fromMerged.data, half.data, count: half.count), 2e-5)
+        // Refusals, in one line each.
+        let negative = try cli(["embed", "--model", ckpt, "--task", "fused", "--input", Self.texts, "--output", path("x.npy"), "--adapter-strength=-1"])
+        XCTAssertNotEqual(negative.process.terminationStatus, 0)
+        XCTAssertTrue(negative.stderr.contains("--adapter-strength must be a finite number >= 0"), negative.stderr)
+        let plainPath = path("plain.h5")
+        var c = try Checkpoint.read(path: ckpt)
+        c.adapters = [:]
+        try c.write(to: plainPath)
+        let noAdapters = try cli(["embed", "--model", plainPath, "--input", Self.texts, "--output", path("y.npy"), "--adapter-strength", "0.5"])
+        XCTAssertNotEqual(noAdapters.process.terminationStatus, 0)
+        XCTAssertTrue(noAdapters.stderr.contains("holds no adapters; --adapter-strength needs an adapter checkpoint"), noAdapters.stderr)
+    }
+
     func testRefusesNaNAndMisshapenAdapters() throws {
         let bad = path("nan.h5")
         try Self.makeCheckpoint(at: bad, poison: true)

@@ -6,6 +6,16 @@
 /// leaves A, the rank and alpha alone, so an adapter at strength λ is an ordinary adapter: what
 /// best.h5 holds when `eval.strengths` picked λ.
 extension LoRAAdapters {
+    /// Scales every trained adapter's B by `strength`, for good (`--adapter-strength` of the
+    /// commands that embed or export). Frozen adapters keep theirs.
+    public func applyStrength(_ strength: Double) {
+        let s = Float(strength)
+        for m in modules where !frozen.contains(m.adapter) {
+            let b = parameters + m.bOffset
+            for i in 0..<m.bCount { b[i] *= s }
+        }
+    }
+
     /// Runs `body` with every trained adapter's B scaled by `strength`, then puts the exact
     /// values back. Frozen adapters (e.g. the five jina tasks while a sixth trains) keep theirs.
     public func withStrength<T>(_ strength: Double, _ body: () throws -> T) rethrows -> T {
@@ -13,12 +23,8 @@ extension LoRAAdapters {
         let trained = modules.filter { !frozen.contains($0.adapter) }
         var saved = [Float]()
         saved.reserveCapacity(trained.reduce(0) { $0 + $1.bCount })
-        let s = Float(strength)
-        for m in trained {
-            let b = parameters + m.bOffset
-            saved.append(contentsOf: UnsafeBufferPointer(start: b, count: m.bCount))
-            for i in 0..<m.bCount { b[i] *= s }
-        }
+        for m in trained { saved.append(contentsOf: UnsafeBufferPointer(start: parameters + m.bOffset, count: m.bCount)) }
+        applyStrength(strength)
         defer {
             saved.withUnsafeBufferPointer { all in
                 var at = 0
