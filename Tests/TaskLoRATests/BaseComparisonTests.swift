@@ -209,6 +209,13 @@ final class BaseComparisonTests: XCTestCase {
         let label = "step \(best.step)" + (best.strength == 1 ? "" : String(format: ", strength %g", best.strength))
         XCTAssertTrue(html.contains("best = \(label) (best.h5)"), html)
         XCTAssertTrue(html.contains("Adapter strengths"))
+        // Its table counts each strength's pairs below the base as the trainer does.
+        let last = try XCTUnwrap(mixed.reports.last)
+        for x in [last] + last.otherStrengths {
+            let row = String(format: "<tr><td>%d</td><td>%g</td><td>%.4f</td><td>%d</td></tr>", x.step, x.strength, x.value,
+                             x.gains.filter(\.isBelowBase).count)
+            XCTAssertTrue(html.contains(row), row)
+        }
 
         // The recipe checks.
         let base = "model: m\noutput: o\nadapters: [{name: s}]\ndata: {train: t}\n"

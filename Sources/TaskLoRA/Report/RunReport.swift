@@ -137,7 +137,7 @@ public struct RunReport {
             let end = last.dev.first { $0.name == b.name }
             out += "<h3>\(escape(b.name)) (\(escape(b.metric)))</h3><table><tr><th>dim</th><th>base</th><th>step \(first.step)</th>"
                 + "<th>best</th><th>best − base</th><th>last</th><th>last − base</th></tr>"
-            let tie = b.metric == "spearman" ? 0.2 : 0.002
+            let tie = CheckpointSelection.tie * CheckpointSelection.scale(b.metric)
             func cell(_ gain: Double) -> String {
                 String(format: "<td%@>%+.4f</td>", gain < -tie ? " class=\"below\"" : "", gain)
             }
@@ -152,15 +152,29 @@ public struct RunReport {
         if evals.contains(where: { !$0.others.isEmpty }) {
             out += "<h3>Adapter strengths (<code>eval.strengths</code>)</h3><p>The adapters' update scaled by λ "
                 + "(0 = the base, 1 = as trained); best.h5 holds the selected λ folded into B.</p>"
-                + "<table><tr><th>step</th><th>strength λ</th><th>eval.select score</th></tr>"
+                + "<table><tr><th>step</th><th>strength λ</th><th>eval.select score</th><th>dev set/dim pairs below the base</th></tr>"
             for e in evals where !e.others.isEmpty {
                 for x in [e] + e.others {
-                    out += String(format: "<tr><td>%d</td><td>%g</td><td>%.4f</td></tr>", x.step, x.strength, x.value ?? .nan)
+                    out += String(format: "<tr><td>%d</td><td>%g</td><td>%.4f</td><td>%d</td></tr>", x.step, x.strength,
+                                  x.value ?? .nan, belowBaseCount(x, base: base))
                 }
             }
             out += "</table>"
         }
         return out
+    }
+
+    /// (dev set, dim) pairs of `e` below the base beyond the tie margin, as `BaseGain.isBelowBase` judges.
+    func belowBaseCount(_ e: EvalLine, base: BaseLine) -> Int {
+        var count = 0
+        for d in e.dev {
+            guard let b = base.dev.first(where: { $0.name == d.name }) else { continue }
+            let tie = CheckpointSelection.tie * CheckpointSelection.scale(d.metric)
+            for (dim, values) in d.dims {
+                if let a = values[d.metric], let bv = b.dims[dim]?[d.metric], a - bv < -tie { count += 1 }
+            }
+        }
+        return count
     }
 
     public func html() -> String {
