@@ -54,14 +54,10 @@ struct ExportCommand: ParsableCommand {
         if format == .jina { return try exportStacked() }
         var source = try ExportSource.load(model: model.model, adapterFiles: model.adapters, task: model.task)
         if let strength = model.adapterStrength {
-            guard var archive = source.adapter else {
+            guard let archive = source.adapter else {
                 throw TaskLoRAError.file(model.model, "--adapter-strength needs an adapter to scale (--task)")
             }
-            // λ · ΔW: B scaled, A as it is (LoRAAdapters.applyStrength does the same in memory).
-            for (name, t) in archive.tensors where name.hasSuffix(".lora_B") {
-                archive.tensors[name] = Tensor(shape: t.shape, values: t.array.map { $0 * Float(strength) })
-            }
-            source.adapter = archive
+            source.adapter = archive.atStrength(strength)
         }
         if format == .hdf5 {
             let (ckpt, report) = try AdapterMerge.mergedCheckpoint(source: source)

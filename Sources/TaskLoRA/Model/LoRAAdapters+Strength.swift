@@ -37,3 +37,16 @@ extension LoRAAdapters {
         return try body()
     }
 }
+
+extension AdapterArchive {
+    /// This adapter at `strength`: every `.lora_B` tensor scaled, A and the attributes as they are
+    /// (what `LoRAAdapters.applyStrength` does to the flat buffer, for an adapter read from a file).
+    public func atStrength(_ strength: Double) -> AdapterArchive {
+        var out = self
+        let s = Float(strength)
+        for (name, t) in tensors where name.hasSuffix(".lora_B") {
+            out.tensors[name] = Tensor(shape: t.shape, values: t.array.map { $0 * s })
+        }
+        return out
+    }
+}
