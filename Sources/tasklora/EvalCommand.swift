@@ -162,9 +162,12 @@ struct EvalCommand: ParsableCommand {
                 let baseResults = b.map { STSEvaluation.evaluate(embeddings: $0, ids: ids, gold: pairs.map(\.2)) }
                 report.sts.append(.init(name: name(file), file: file, pairs: rows.count,
                                         model: .init(task: nil, prefix: options.prefix), results: baseResults))
-                report.vsBase += zip(baseResults, results).map { b, a in
-                    .init(dataset: name(file), metric: "spearman", dim: a.dim, base: b.spearman, adapter: a.spearman,
-                          basePrompts: [native.prompt(.symmetric)])
+                let gold = pairs.map(\.2)
+                report.vsBase += zip(zip(baseResults, results), zip(b, e)).map { scores, embeddings in
+                    let (bs, a) = scores
+                    return .init(dataset: name(file), metric: "spearman", dim: a.dim, base: bs.spearman, adapter: a.spearman,
+                                 basePrompts: [native.prompt(.symmetric)],
+                                 paired: STSEvaluation.pairedSpearman(adapter: embeddings.1, base: embeddings.0, ids: ids, gold: gold))
                 }
                 saved += 1
             }
@@ -183,24 +186,33 @@ struct EvalCommand: ParsableCommand {
             let label = corpus.map { "\(name(path))→\(name($0))" } ?? name(path)
             let q = try embed(data.queries, query.options, label: label + " queries", kind: "retrieval", side: "queries", ids: data.queryIDs)
             let d = try embed(data.documents, document.options, label: label + " documents", kind: "retrieval", side: "documents", ids: data.documentIDs)
+            // Per dim: the metrics and each query's nDCG@10 (for the paired comparison with the base).
+            func scored(_ q: [Tensor], _ d: [Tensor]) -> [(EvaluationReport.DimRetrieval, [Double])] {
+                zip(dimList, zip(q, d)).map { dim, pair in
+                    var perQuery: [Double] = []
+                    let m = RetrievalMetrics.evaluate(queries: pair.0, documents: pair.1, qrels: data.qrels, perQueryNDCG: &perQuery)
+                    return (.init(dim: dim, metrics: m), perQuery)
+                }
+            }
+            let adapterScored = scored(q, d)
             report.retrieval.append(.init(
                 name: label, format: data.format, queriesFile: path, corpusFile: corpus ?? path,
                 queries: data.queries.count, documents: data.documents.count, query: query.side, document: document.side,
-                results: zip(dimList, zip(q, d)).map { .init(dim: $0.0, metrics: RetrievalMetrics.evaluate(queries: $0.1.0, documents: $0.1.1, qrels: data.qrels)) }))
+                results: adapterScored.map(\.0)))
             saved += 1
             if native != nil {
                 let qo = baseOptions(.query), po = baseOptions(.passage)
                 let bq = try embed(data.queries, qo, label: label + " queries (base)", kind: "retrieval", side: "base-queries", ids: data.queryIDs)
                 let bd = try embed(data.documents, po, label: label + " documents (base)", kind: "retrieval", side: "base-documents", ids: data.documentIDs)
-                let baseResults = zip(dimList, zip(bq, bd)).map { EvaluationReport.DimRetrieval(dim: $0.0, metrics: RetrievalMetrics.evaluate(queries: $0.1.0, documents: $0.1.1, qrels: data.qrels)) }
+                let baseScored = scored(bq, bd)
                 report.retrieval.append(.init(
                     name: label, format: data.format, queriesFile: path, corpusFile: corpus ?? path,
                     queries: data.queries.count, documents: data.documents.count, query: .init(task: nil, prefix: qo.prefix),
-                    document: .init(task: nil, prefix: po.prefix), results: baseResults))
-                let adapterResults = report.retrieval[report.retrieval.count - 2].results
-                report.vsBase += zip(baseResults, adapterResults).map { b, a in
-                    .init(dataset: label, metric: "ndcg@10", dim: a.dim, base: b.metrics.ndcg10, adapter: a.metrics.ndcg10,
-                          basePrompts: [qo.prefix, po.prefix])
+                    document: .init(task: nil, prefix: po.prefix), results: baseScored.map(\.0)))
+                report.vsBase += zip(baseScored, adapterScored).map { b, a in
+                    .init(dataset: label, metric: "ndcg@10", dim: a.0.dim, base: b.0.metrics.ndcg10, adapter: a.0.metrics.ndcg10,
+                          basePrompts: [qo.prefix, po.prefix],
+                          paired: a.1.isEmpty ? nil : PairedBootstrap.meanDifference(adapter: a.1, base: b.1))
                 }
                 saved += 1
             }

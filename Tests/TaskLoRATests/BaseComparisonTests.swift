@@ -137,8 +137,20 @@ final class BaseComparisonTests: XCTestCase {
         let below = try XCTUnwrap(event.object["below"] as? [[String: Any]])
         XCTAssertFalse(below.isEmpty)
         XCTAssertTrue(below.allSatisfy { $0["dev"] as? String == "contrary" && ($0["gain"] as? Double ?? 0) < -0.2 }, "\(below)")
+        // Each pair below carries the paired bootstrap over the set's 40 pairs: its interval holds the
+        // difference, and the log and the report give the verdict.
+        for g in below {
+            let p = try XCTUnwrap(g["paired"] as? [String: Any], "\(g)")
+            let (lo, hi, d) = try (XCTUnwrap(p["lower"] as? Double), XCTUnwrap(p["upper"] as? Double), XCTUnwrap(p["difference"] as? Double))
+            XCTAssertEqual(d, g["gain"] as? Double ?? .nan, accuracy: 1e-9)
+            XCTAssertTrue(lo <= d && d <= hi, "\(p)")
+            XCTAssertEqual(p["items"] as? Int, 40)
+            XCTAssertEqual(p["verdict"] as? String, hi < 0 ? "significantly below" : lo > 0 ? "significantly above" : "not significant")
+        }
+        XCTAssertTrue(mean.log.contains { $0.hasPrefix("WARNING    paired bootstrap over the items (95 %):") }, "\(mean.log)")
         let html = try RunReport(runPath: mean.trainer.run.path).html()
         XCTAssertTrue(html.contains("is below the base model with its native prompts"), html)
+        XCTAssertTrue(html.contains("95 % paired interval ["), html)
         XCTAssertTrue(html.contains("Against the base at its best"))
         let okHTML = try RunReport(runPath: minGain.trainer.run.path).html()
         XCTAssertTrue(okHTML.contains("at or above the base model"))

@@ -89,14 +89,18 @@ public struct EvaluationReport: Codable, Sendable {
         public var dataset: String, metric: String, dim: Int
         public var base: Double, adapter: Double
         public var basePrompts: [String]
+        /// The paired bootstrap of the difference over the set's items (queries; STS pairs): whether
+        /// it is more than a few items' noise.
+        public var paired: PairedDifference?
         public var gain: Double { adapter - base }
         /// Below the base beyond the tie margin (0.002 of [0, 1] metrics; 0.2 of Spearman ×100).
-        public var belowBase: Bool { gain < -0.002 * (metric == "spearman" ? 100 : 1) }
-        public init(dataset: String, metric: String, dim: Int, base: Double, adapter: Double, basePrompts: [String]) {
+        public var belowBase: Bool { TieMargin.isBelow(gain: gain, metric: metric) }
+        public init(dataset: String, metric: String, dim: Int, base: Double, adapter: Double, basePrompts: [String],
+                    paired: PairedDifference? = nil) {
             self.dataset = dataset; self.metric = metric; self.dim = dim; self.base = base; self.adapter = adapter
-            self.basePrompts = basePrompts
+            self.basePrompts = basePrompts; self.paired = paired
         }
-        enum CodingKeys: String, CodingKey { case dataset, metric, dim, base, adapter, basePrompts = "base_prompts" }
+        enum CodingKeys: String, CodingKey { case dataset, metric, dim, base, adapter, basePrompts = "base_prompts", paired }
     }
 
     enum CodingKeys: String, CodingKey {
@@ -142,16 +146,35 @@ public struct EvaluationReport: Codable, Sendable {
             for d in classification { for r in d.results { out += "| \(d.name) | \(d.model.task ?? "base") | \(d.k) | \(r.dim) | \(f(r.accuracy)) | \(f(r.macroF1)) |\n" } }
         }
         if !vsBase.isEmpty {
-            let below = vsBase.filter(\.belowBase)
-            out += "\n## Against the base with its native prompts\n\n"
-            out += below.isEmpty ? "At or above the base on every dataset and dim (ties within 0.002).\n\n"
-                : "**Below the base on \(below.count) dataset/dim pair\(below.count == 1 ? "" : "s"):** "
-                  + below.map { "\($0.dataset) at \($0.dim)" }.joined(separator: ", ") + ".\n\n"
-            out += "| dataset | metric | dim | base (native prompts) | adapter | Δ |\n|---|---|---:|---:|---:|---:|\n"
+            out += "\n## Against the base with its native prompts\n\n" + baseSummary() + "\n\n"
+            out += "| dataset | metric | dim | base (native prompts) | adapter | Δ | items worse / better | 95 % CI of Δ | verdict |\n"
+                + "|---|---|---:|---:|---:|---:|---:|---|---|\n"
             for r in vsBase {
+                let p = r.paired
+                let counts = p.flatMap { p in p.worse.map { "\($0) / \(p.better ?? 0)" } } ?? "—"
+                let ci = p.map { String(format: "[%+.4f, %+.4f]", $0.lower, $0.upper) } ?? "—"
                 out += "| \(r.dataset) | \(r.metric) | \(r.dim) | \(String(format: "%.4f", r.base)) | \(String(format: "%.4f", r.adapter)) | "
-                    + String(format: "%+.4f", r.gain) + (r.belowBase ? " (below)" : "") + " |\n"
+                    + String(format: "%+.4f", r.gain) + (r.belowBase ? " (below)" : "") + " | \(counts) | \(ci) | \(p?.verdict ?? "—") |\n"
             }
+        }
+        return out
+    }
+
+    /// One paragraph on the comparison with the base: the pairs below it beyond the tie margin,
+    /// and how many differences the paired bootstrap finds significant either way.
+    public func baseSummary() -> String {
+        let below = vsBase.filter(\.belowBase)
+        var out = below.isEmpty
+            ? "At or above the base on every dataset and dim (ties within \(TieMargin.value))."
+            : "**Below the base on \(below.count) of \(vsBase.count) dataset/dim pairs** (beyond the tie margin \(TieMargin.value)): "
+              + below.map { "\($0.dataset) at \($0.dim)" }.joined(separator: ", ") + "."
+        let tested = vsBase.compactMap(\.paired)
+        if !tested.isEmpty {
+            let down = vsBase.filter { $0.paired?.isSignificantlyBelow == true }
+            let up = tested.filter(\.isSignificantlyAbove).count
+            out += " Paired bootstrap over the items (95 %): \(down.count) of \(tested.count) pairs significantly below the base"
+                + (down.isEmpty ? "" : " (" + down.map { "\($0.dataset) at \($0.dim)" }.joined(separator: ", ") + ")")
+                + ", \(up) significantly above."
         }
         return out
     }

@@ -12,6 +12,15 @@ public struct RetrievalMetrics: Codable, Equatable, Sendable {
     /// queries (Q, d) and documents (D, d), both L2-normalized; `qrels[q]` maps document index → grade.
     /// Queries without any relevant document are skipped (as pytrec_eval does).
     public static func evaluate(queries: Tensor, documents: Tensor, qrels: [[Int: Int]]) -> RetrievalMetrics {
+        var ignored: [Double] = []
+        return evaluate(queries: queries, documents: documents, qrels: qrels, perQueryNDCG: &ignored)
+    }
+
+    /// The same, and each scored query's nDCG@10 in query order (their mean is `ndcg10`): the
+    /// per-item scores a paired comparison with the base resamples (`PairedBootstrap`).
+    public static func evaluate(queries: Tensor, documents: Tensor, qrels: [[Int: Int]],
+                                perQueryNDCG: inout [Double]) -> RetrievalMetrics {
+        perQueryNDCG.removeAll(keepingCapacity: true)
         let q = queries.shape[0], n = documents.shape[0], d = queries.shape[1]
         precondition(qrels.count == q && documents.shape[1] == d)
         var m = RetrievalMetrics()
@@ -26,7 +35,7 @@ public struct RetrievalMetrics: Codable, Equatable, Sendable {
                 for (r, qi) in rows.enumerated() {
                     let rel = qrels[qi].filter { $0.value > 0 }
                     guard !rel.isEmpty else { continue }
-                    m.add(ranked: Similarity.topK(s.baseAddress! + r * n, count: n, k: 100), relevant: rel)
+                    perQueryNDCG.append(m.add(ranked: Similarity.topK(s.baseAddress! + r * n, count: n, k: 100), relevant: rel))
                 }
             }
         }
@@ -34,7 +43,9 @@ public struct RetrievalMetrics: Codable, Equatable, Sendable {
         return m
     }
 
-    mutating func add(ranked: [Int], relevant: [Int: Int]) {
+    /// Adds one query's metrics; returns its nDCG@10.
+    @discardableResult
+    mutating func add(ranked: [Int], relevant: [Int: Int]) -> Double {
         var dcg = 0.0, firstHit: Int? = nil, hits = 0, precisionSum = 0.0
         for (i, doc) in ranked.enumerated() {
             guard let grade = relevant[doc] else { continue }
@@ -45,7 +56,8 @@ public struct RetrievalMetrics: Codable, Equatable, Sendable {
         }
         let ideal = relevant.values.sorted(by: >).prefix(10).enumerated()
             .reduce(0.0) { $0 + Double($1.element) / log2(Double($1.offset + 2)) }
-        ndcg10 += ideal > 0 ? dcg / ideal : 0
+        let ndcg = ideal > 0 ? dcg / ideal : 0
+        ndcg10 += ndcg
         if let f = firstHit, f < 10 { mrr10 += 1 / Double(f + 1) }
         func recall(_ k: Int) -> Double {
             Double(ranked.prefix(k).filter { relevant[$0] != nil }.count) / Double(relevant.count)
@@ -53,6 +65,7 @@ public struct RetrievalMetrics: Codable, Equatable, Sendable {
         recall1 += recall(1); recall10 += recall(10); recall100 += recall(100)
         map100 += precisionSum / Double(relevant.count)
         queries += 1
+        return ndcg
     }
 
     mutating func finish() {

@@ -33,15 +33,43 @@ public enum STSEvaluation {
 
     /// Correlations for normalized embeddings (N, d); cosines are computed in Double.
     public static func evaluate(embeddings e: Tensor, ids: [(Int, Int)], gold: [Double]) -> Result {
+        evaluate(cosines: cosines(embeddings: e, ids: ids), gold: gold, dim: e.shape[1])
+    }
+
+    /// Correlations of the pairs' cosines with the gold scores.
+    public static func evaluate(cosines cos: [Double], gold: [Double], dim: Int) -> Result {
+        Result(dim: dim, spearman: 100 * Correlation.spearman(cos, gold), pearson: 100 * Correlation.pearson(cos, gold))
+    }
+
+    /// Each pair's cosine from normalized embeddings (N, d), in Double.
+    public static func cosines(embeddings e: Tensor, ids: [(Int, Int)]) -> [Double] {
         let dim = e.shape[1]
-        let cos = ids.map { pair -> Double in
+        return ids.map { pair -> Double in
             var s = 0.0
             let a = e.data + pair.0 * dim, b = e.data + pair.1 * dim
             for j in 0..<dim { s += Double(a[j]) * Double(b[j]) }
             return s
         }
-        return Result(dim: dim, spearman: 100 * Correlation.spearman(cos, gold),
-                      pearson: 100 * Correlation.pearson(cos, gold))
+    }
+
+    /// Spearman ×100 of the adapter's embeddings minus the base's, on the same pairs, with a paired
+    /// bootstrap over the pairs (each resample recomputes both correlations; 1,000 resamples, as a
+    /// rank correlation is not a mean of per-pair scores).
+    public static func pairedSpearman(adapter: Tensor, base: Tensor, ids: [(Int, Int)], gold: [Double],
+                                      resamples: Int = 1_000) -> PairedDifference {
+        pairedSpearman(adapterCosines: cosines(embeddings: adapter, ids: ids), baseCosines: cosines(embeddings: base, ids: ids),
+                       gold: gold, resamples: resamples)
+    }
+
+    /// The same from each side's per-pair cosines.
+    public static func pairedSpearman(adapterCosines a: [Double], baseCosines b: [Double], gold: [Double],
+                                      resamples: Int = 1_000) -> PairedDifference {
+        precondition(a.count == gold.count && b.count == gold.count, "paired STS scores need one cosine per gold score")
+        func spearman(_ cos: [Double]) -> ([Int]) -> Double {
+            { items in 100 * Correlation.spearman(items.map { cos[$0] }, items.map { gold[$0] }) }
+        }
+        return PairedBootstrap.statisticDifference(items: gold.count, adapter: spearman(a), base: spearman(b),
+                                                   resamples: resamples)
     }
 
     /// pooled (N, H) → (N, dim), truncated then L2-normalized.

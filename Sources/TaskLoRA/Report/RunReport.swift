@@ -29,6 +29,8 @@ public struct RunReport {
     public struct BelowBase {
         public var step: Int, bestStep: Int, bestStrength: Double = 1
         public var below: [(dev: String, dim: Int, metric: String, base: Double, adapter: Double)]
+        /// Per entry of `below`, its paired bootstrap (nil when the run could not compute it: resumed).
+        public var paired: [(lower: Double, upper: Double, verdict: String)?] = []
     }
 
     public let runPath: String
@@ -70,9 +72,15 @@ public struct RunReport {
                           let b = g["base"] as? Double, let a = g["adapter"] as? Double else { return nil }
                     return (dev, dim, metric, b, a)
                 }
+                let paired = (obj["below"] as? [[String: Any]] ?? []).map { g -> (lower: Double, upper: Double, verdict: String)? in
+                    guard let p = g["paired"] as? [String: Any], let lo = p["lower"] as? Double, let hi = p["upper"] as? Double,
+                          let verdict = p["verdict"] as? String else { return nil }
+                    return (lo, hi, verdict)
+                }
                 belowBase = BelowBase(step: step, bestStep: obj["best_step"] as? Int ?? -1,
                                       bestStrength: obj["best_strength"] as? Double ?? 1,
-                                      below: below.map { (dev: $0.0, dim: $0.1, metric: $0.2, base: $0.3, adapter: $0.4) })
+                                      below: below.map { (dev: $0.0, dim: $0.1, metric: $0.2, base: $0.3, adapter: $0.4) },
+                                      paired: below.count == paired.count ? paired : [])
             } else if obj["event"] == nil {
                 lastStep[step] = StepLine(step: step, loss: obj["loss"] as? Double, lr: obj["lr"] as? Double,
                                           tokensPerSecond: obj["tokens_per_s"] as? Double)
@@ -119,11 +127,13 @@ public struct RunReport {
         var out = ""
         if let b = belowBase {
             out += "<div class=\"warn\"><b>The best checkpoint (\(best.label)) is below the base model with its native prompts</b> on "
-            out += b.below.map { g in
-                escape(g.dev) + String(format: " at dim %d (%@ %.4f vs base %.4f, %+.4f)", g.dim, g.metric, g.adapter, g.base, g.adapter - g.base)
+            out += b.below.enumerated().map { i, g in
+                let p = i < b.paired.count ? b.paired[i] : nil
+                return escape(g.dev) + String(format: " at dim %d (%@ %.4f vs base %.4f, %+.4f", g.dim, g.metric, g.adapter, g.base, g.adapter - g.base)
+                    + (p.map { String(format: "; 95 %% paired interval [%+.4f, %+.4f]: ", $0.lower, $0.upper) + $0.verdict } ?? "") + ")"
             }.joined(separator: "; ") + ".</div>"
         } else {
-            out += "<p class=\"ok\">The best checkpoint (\(best.label)) is at or above the base model with its native prompts on every dev set and dim (ties within 0.002).</p>"
+            out += "<p class=\"ok\">The best checkpoint (\(best.label)) is at or above the base model with its native prompts on every dev set and dim (ties within \(TieMargin.value)).</p>"
         }
         let prompts = base.prompts.isEmpty ? "none" : ["query", "passage", "symmetric"].compactMap { r in
             base.prompts[r].map { "\(r) <code>\(escape($0))</code>" }

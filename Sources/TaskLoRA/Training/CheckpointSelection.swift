@@ -22,7 +22,7 @@ public struct BaseGain: Equatable, Sendable {
     public var gain: Double { adapter - base }
 
     /// Below the base beyond the tie margin (0.002 in [0, 1] units; 0.2 for Spearman ×100).
-    public var isBelowBase: Bool { gain < -CheckpointSelection.tie * CheckpointSelection.scale(metric) }
+    public var isBelowBase: Bool { TieMargin.isBelow(gain: gain, metric: metric) }
 
     var jsonObject: [String: Any] {
         ["dev": dev, "dim": dim, "metric": metric, "base": base, "adapter": adapter, "gain": gain]
@@ -30,13 +30,11 @@ public struct BaseGain: Equatable, Sendable {
 }
 
 public enum CheckpointSelection {
-    /// Differences within this (in [0, 1] metric units) count as ties with the base.
-    public static let tie = 0.002
+    /// Differences within this (in [0, 1] metric units) count as ties with the base (`TieMargin`).
+    public static let tie = TieMargin.value
 
     /// 100 for the correlations, which are reported ×100; 1 for the ranking metrics.
-    public static func scale(_ metric: String) -> Double {
-        metric == "spearman" || metric == "pearson" ? 100 : 1
-    }
+    public static func scale(_ metric: String) -> Double { TieMargin.scale(metric) }
 
     /// Every (dev set, dim) the adapter and the base were both scored on.
     public static func gains(_ dev: [DevScores], base: [DevScores]) -> [BaseGain] {

@@ -7,11 +7,33 @@ public struct DevScores: Codable, Equatable, Sendable {
     public var metric: String
     /// dim → metric name → value.
     public var byDim: [Int: [String: Double]]
+    /// dim → each item's score behind the metric: a retrieval set's per-query nDCG@10, an STS set's
+    /// per-pair cosine. What a paired comparison with the base resamples (`paired(against:dim:)`).
+    /// Kept in memory only: not in checkpoints or metrics.jsonl, and not compared by `==`.
+    public var items: [Int: [Double]] = [:]
+    /// An STS set's gold scores, pair by pair (the other half of its Spearman); empty for retrieval.
+    public var gold: [Double] = []
 
     public init(name: String, metric: String, byDim: [Int: [String: Double]]) {
         self.name = name
         self.metric = metric
         self.byDim = byDim
+    }
+
+    /// Equal scores (the per-item details are not compared: a resumed run has the scores, not them).
+    public static func == (a: DevScores, b: DevScores) -> Bool {
+        a.name == b.name && a.metric == b.metric && a.byDim == b.byDim
+    }
+
+    /// This set's score minus `base`'s at `dim`, with a paired bootstrap over the items both were
+    /// scored on; nil when either side lacks the per-item scores (e.g. after a resume).
+    public func paired(against base: DevScores, dim: Int) -> PairedDifference? {
+        guard let a = items[dim], let b = base.items[dim], a.count == b.count, !a.isEmpty else { return nil }
+        if metric == "spearman" {
+            guard gold.count == a.count else { return nil }
+            return STSEvaluation.pairedSpearman(adapterCosines: a, baseCosines: b, gold: gold)
+        }
+        return PairedBootstrap.meanDifference(adapter: a, base: b)
     }
 
     /// The selection metric at `dim`.
@@ -124,7 +146,7 @@ public enum DevEvaluation {
             for d in dims { normalized[side, default: [:]][d] = try STSEvaluation.normalized(pooled, dim: d) }
         }
         return try sets.map { entry in
-            var byDim: [Int: [String: Double]] = [:]
+            var byDim: [Int: [String: Double]] = [:], items: [Int: [Double]] = [:], gold: [Double] = []
             switch entry.set {
             case .sts(let pairs, _):
                 guard pairs.count >= 2 else {
@@ -132,19 +154,28 @@ public enum DevEvaluation {
                 }
                 let ids = pairs.map { (row(sides.symmetric, $0.0), row(sides.symmetric, $0.1)) }
                 for d in dims {
-                    let r = STSEvaluation.evaluate(embeddings: normalized[sides.symmetric]![d]!, ids: ids, gold: pairs.map(\.2))
+                    let cos = STSEvaluation.cosines(embeddings: normalized[sides.symmetric]![d]!, ids: ids)
+                    let r = STSEvaluation.evaluate(cosines: cos, gold: pairs.map(\.2), dim: d)
                     byDim[d] = ["spearman": r.spearman, "pearson": r.pearson]
+                    items[d] = cos
                 }
+                gold = pairs.map(\.2)
             case .retrieval(let queries, let corpus, let qrels, _):
                 let q = queries.map { row(sides.query, $0) }, c = corpus.map { row(sides.passage, $0) }
                 for d in dims {
+                    var perQuery: [Double] = []
                     let m = RetrievalMetrics.evaluate(queries: gather(normalized[sides.query]![d]!, q),
-                                                      documents: gather(normalized[sides.passage]![d]!, c), qrels: qrels)
+                                                      documents: gather(normalized[sides.passage]![d]!, c), qrels: qrels,
+                                                      perQueryNDCG: &perQuery)
+                    items[d] = perQuery
                     byDim[d] = ["ndcg@10": m.ndcg10, "mrr@10": m.mrr10, "recall@1": m.recall1, "recall@10": m.recall10,
                                 "recall@100": m.recall100, "map@100": m.map100]
                 }
             }
-            return DevScores(name: entry.name, metric: metric(of: entry.set), byDim: byDim)
+            var scores = DevScores(name: entry.name, metric: metric(of: entry.set), byDim: byDim)
+            scores.items = items
+            scores.gold = gold
+            return scores
         }
     }
 

@@ -61,8 +61,29 @@ extension Trainer {
         }
         log("WARNING    the best checkpoint (\(which)) is BELOW the base model with its native prompts on "
             + "\(below.count) dev set/dim pair\(below.count == 1 ? "" : "s"): " + CheckpointSelection.describe(below))
+        // Is it more than a few items? The paired bootstrap over each set's queries (pairs), from the
+        // per-item scores kept in memory since step 0 (not across a resume).
+        let paired: [PairedDifference?] = below.map { g in
+            guard let a = scores.first(where: { $0.name == g.dev }), let b = base.first(where: { $0.name == g.dev }) else { return nil }
+            return a.paired(against: b, dim: g.dim)
+        }
+        let tested = zip(below, paired).compactMap { g, p in p.map { (g, $0) } }
+        if tested.isEmpty {
+            log("WARNING    per-item scores are not kept across a resume: `tasklora eval --compare-base` on best.h5 "
+                + "says which of these are more than a few items (a paired bootstrap interval per set and dim)")
+        } else {
+            let significant = tested.filter { $0.1.isSignificantlyBelow }
+            log("WARNING    paired bootstrap over the items (95 %): \(significant.count) of \(tested.count) significantly below the base"
+                + (significant.isEmpty ? " (each of the others is within what a few items move)"
+                   : ": " + significant.map { "\($0.0.dev) at dim \($0.0.dim)" }.joined(separator: ", ")))
+        }
+        let records = zip(below, paired).map { g, p -> [String: Any] in
+            var o = g.jsonObject
+            if let p { o["paired"] = p.jsonObject }
+            return o
+        }
         try run.appendMetrics(["step": step, "event": "below_base", "best_step": best.step, "best_strength": best.strength,
-                               "select": recipe.eval.select.rawValue, "below": below.map(\.jsonObject)])
+                               "select": recipe.eval.select.rawValue, "below": records])
     }
 }
 
