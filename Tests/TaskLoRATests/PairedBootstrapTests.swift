@@ -91,6 +91,7 @@ final class PairedBootstrapTests: XCTestCase {
     /// significance count, in one place.
     func testReportSummaryCountsBelowAndSignificant() {
         var report = EvaluationReport(model: "m.h5", dims: [64], maxLength: 128)
+        report.vsBase = [.init(dataset: "en", metric: "ndcg@10", dim: 64, base: 0.9, adapter: 0.899, basePrompts: [])]
         XCTAssertEqual(report.baseSummary(), "At or above the base on every dataset and dim (ties within 0.002).")
         let oneQuery = PairedDifference(difference: -0.0023, lower: -0.0068, upper: 0, confidence: 0.95, worse: 1, better: 0, items: 162, resamples: 10_000)
         let real = PairedDifference(difference: -0.02, lower: -0.03, upper: -0.01, confidence: 0.95, worse: 9, better: 1, items: 162, resamples: 10_000)
@@ -100,7 +101,7 @@ final class PairedBootstrapTests: XCTestCase {
             .init(dataset: "sts", metric: "spearman", dim: 64, base: 80, adapter: 79.9, basePrompts: ["query: "]),
         ]
         XCTAssertEqual(report.baseSummary(),
-                       "**Below the base on 2 of 3 dataset/dim pairs** (beyond the tie margin 0.002): zh at 64, ru at 64. "
+                       "**Below the base on 2 of 3 dataset/dim pairs** (beyond the tie margin 0.002, 0.2 of Spearman ×100): zh at 64, ru at 64. "
                        + "Paired bootstrap over the items (95 %): 1 of 2 pairs significantly below the base (ru at 64), 0 significantly above.")
         let md = report.markdown()
         XCTAssertTrue(md.contains("| zh | ndcg@10 | 64 | 0.9000 | 0.8977 | -0.0023 (below) | 1 / 0 | [-0.0068, +0.0000] | not significant |"), md)

@@ -164,9 +164,12 @@ public struct EvaluationReport: Codable, Sendable {
     /// and how many differences the paired bootstrap finds significant either way.
     public func baseSummary() -> String {
         let below = vsBase.filter(\.belowBase)
+        // The margins in each metric's own units: 0.002 of nDCG@10, 0.2 of Spearman ×100.
+        let ties = Array(Set(vsBase.map(\.metric))).sorted().map { String(format: "%g", TieMargin.margin($0)) + ($0 == "spearman" ? " of Spearman ×100" : "") }
+            .joined(separator: ", ")
         var out = below.isEmpty
-            ? "At or above the base on every dataset and dim (ties within \(TieMargin.value))."
-            : "**Below the base on \(below.count) of \(vsBase.count) dataset/dim pairs** (beyond the tie margin \(TieMargin.value)): "
+            ? "At or above the base on every dataset and dim (ties within \(ties))."
+            : "**Below the base on \(below.count) of \(vsBase.count) dataset/dim pairs** (beyond the tie margin \(ties)): "
               + below.map { "\($0.dataset) at \($0.dim)" }.joined(separator: ", ") + "."
         let tested = vsBase.compactMap(\.paired)
         if !tested.isEmpty {
