@@ -74,7 +74,7 @@ extension Trainer {
         } else {
             let significant = tested.filter { $0.1.isSignificantlyBelow }
             log("WARNING    paired bootstrap over the items (95 %): \(significant.count) of \(tested.count) significantly below the base"
-                + (significant.isEmpty ? " (each of the others is within what a few items move)"
+                + (significant.isEmpty ? " (each difference is within what a few items move)"
                    : ": " + significant.map { "\($0.0.dev) at dim \($0.0.dim)" }.joined(separator: ", ")))
         }
         let records = zip(below, paired).map { g, p -> [String: Any] in
