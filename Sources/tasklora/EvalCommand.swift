@@ -153,21 +153,23 @@ struct EvalCommand: ParsableCommand {
             let pairs = rows.map { ($0.sentence1, $0.sentence2, $0.score) }
             let (texts, ids) = STSEvaluation.uniqueTexts(pairs)
             let e = try embed(texts, main.options, label: name(file), kind: "sts", side: "texts")
-            let results = e.map { STSEvaluation.evaluate(embeddings: $0, ids: ids, gold: pairs.map(\.2)) }
+            let gold = pairs.map(\.2)
+            // Per dim: each pair's cosine (kept for the paired comparison with the base) and the correlations.
+            let cosines = e.map { STSEvaluation.cosines(embeddings: $0, ids: ids) }
+            let results = zip(cosines, dimList).map { STSEvaluation.evaluate(cosines: $0, gold: gold, dim: $1) }
             report.sts.append(.init(name: name(file), file: file, pairs: rows.count, model: main.side, results: results))
             saved += 1
             if let native {
                 let options = baseOptions(.symmetric)
                 let b = try embed(texts, options, label: name(file) + " (base)", kind: "sts", side: "base-texts")
-                let baseResults = b.map { STSEvaluation.evaluate(embeddings: $0, ids: ids, gold: pairs.map(\.2)) }
+                let baseCosines = b.map { STSEvaluation.cosines(embeddings: $0, ids: ids) }
+                let baseResults = zip(baseCosines, dimList).map { STSEvaluation.evaluate(cosines: $0, gold: gold, dim: $1) }
                 report.sts.append(.init(name: name(file), file: file, pairs: rows.count,
                                         model: .init(task: nil, prefix: options.prefix), results: baseResults))
-                let gold = pairs.map(\.2)
-                report.vsBase += zip(zip(baseResults, results), zip(b, e)).map { scores, embeddings in
-                    let (bs, a) = scores
-                    return .init(dataset: name(file), metric: "spearman", dim: a.dim, base: bs.spearman, adapter: a.spearman,
-                                 basePrompts: [native.prompt(.symmetric)],
-                                 paired: STSEvaluation.pairedSpearman(adapter: embeddings.1, base: embeddings.0, ids: ids, gold: gold))
+                report.vsBase += results.indices.map { i in
+                    .init(dataset: name(file), metric: "spearman", dim: results[i].dim, base: baseResults[i].spearman,
+                          adapter: results[i].spearman, basePrompts: [native.prompt(.symmetric)],
+                          paired: STSEvaluation.pairedSpearman(adapterCosines: cosines[i], baseCosines: baseCosines[i], gold: gold))
                 }
                 saved += 1
             }

@@ -58,12 +58,10 @@ public enum PairedBootstrap {
             for _ in 0..<n { s += d[index(&rng, n)] }
             means[r] = s / Double(n)
         }
-        var out = interval(means, confidence: confidence)
-        out.difference = d.reduce(0, +) / Double(n)
-        out.worse = d.filter { $0 < 0 }.count
-        out.better = d.filter { $0 > 0 }.count
-        out.items = n
-        return out
+        let (lower, upper) = interval(means, confidence: confidence)
+        return PairedDifference(difference: d.reduce(0, +) / Double(n), lower: lower, upper: upper, confidence: confidence,
+                                worse: d.filter { $0 < 0 }.count, better: d.filter { $0 > 0 }.count,
+                                items: n, resamples: resamples)
     }
 
     /// A statistic of the whole item set (Spearman ×100 of cosine vs gold): `statistic(items)` scores
@@ -81,11 +79,9 @@ public enum PairedBootstrap {
             diffs[r] = adapter(sample) - base(sample)
         }
         let all = Array(0..<n)
-        var out = interval(diffs.filter { $0.isFinite }, confidence: confidence)
-        out.difference = adapter(all) - base(all)
-        out.items = n
-        out.resamples = resamples
-        return out
+        let (lower, upper) = interval(diffs.filter { $0.isFinite }, confidence: confidence)
+        return PairedDifference(difference: adapter(all) - base(all), lower: lower, upper: upper, confidence: confidence,
+                                worse: nil, better: nil, items: n, resamples: resamples)
     }
 
     /// Uniform in 0..<n without modulo bias worth speaking of (n ≪ 2⁶⁴).
@@ -95,7 +91,7 @@ public enum PairedBootstrap {
 
     /// The percentile interval of `values` (linear interpolation between order statistics, as
     /// numpy's default `percentile`).
-    static func interval(_ values: [Double], confidence: Double) -> PairedDifference {
+    static func interval(_ values: [Double], confidence: Double) -> (lower: Double, upper: Double) {
         let v = values.sorted()
         func percentile(_ p: Double) -> Double {
             guard !v.isEmpty else { return .nan }
@@ -104,7 +100,6 @@ public enum PairedBootstrap {
             return v[i] + (x - Double(i)) * (v[j] - v[i])
         }
         let tail = (1 - confidence) / 2
-        return PairedDifference(difference: .nan, lower: percentile(tail), upper: percentile(1 - tail),
-                                confidence: confidence, worse: nil, better: nil, items: 0, resamples: values.count)
+        return (percentile(tail), percentile(1 - tail))
     }
 }

@@ -52,16 +52,9 @@ public enum STSEvaluation {
         }
     }
 
-    /// Spearman ×100 of the adapter's embeddings minus the base's, on the same pairs, with a paired
-    /// bootstrap over the pairs (each resample recomputes both correlations; 1,000 resamples, as a
-    /// rank correlation is not a mean of per-pair scores).
-    public static func pairedSpearman(adapter: Tensor, base: Tensor, ids: [(Int, Int)], gold: [Double],
-                                      resamples: Int = 1_000) -> PairedDifference {
-        pairedSpearman(adapterCosines: cosines(embeddings: adapter, ids: ids), baseCosines: cosines(embeddings: base, ids: ids),
-                       gold: gold, resamples: resamples)
-    }
-
-    /// The same from each side's per-pair cosines.
+    /// Spearman ×100 of the adapter's per-pair cosines minus the base's, on the same pairs, with a
+    /// paired bootstrap over the pairs (each resample recomputes both correlations; 1,000
+    /// resamples, as a rank correlation is not a mean of per-pair scores).
     public static func pairedSpearman(adapterCosines a: [Double], baseCosines b: [Double], gold: [Double],
                                       resamples: Int = 1_000) -> PairedDifference {
         precondition(a.count == gold.count && b.count == gold.count, "paired STS scores need one cosine per gold score")

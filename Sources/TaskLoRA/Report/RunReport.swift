@@ -147,9 +147,8 @@ public struct RunReport {
             let end = last.dev.first { $0.name == b.name }
             out += "<h3>\(escape(b.name)) (\(escape(b.metric)))</h3><table><tr><th>dim</th><th>base</th><th>step \(first.step)</th>"
                 + "<th>best</th><th>best − base</th><th>last</th><th>last − base</th></tr>"
-            let tie = CheckpointSelection.tie * CheckpointSelection.scale(b.metric)
             func cell(_ gain: Double) -> String {
-                String(format: "<td%@>%+.4f</td>", gain < -tie ? " class=\"below\"" : "", gain)
+                String(format: "<td%@>%+.4f</td>", TieMargin.isBelow(gain: gain, metric: b.metric) ? " class=\"below\"" : "", gain)
             }
             for d in b.dims.keys.sorted() {
                 let bv = b.dims[d]?[b.metric] ?? .nan, z = zero?.dims[d]?[b.metric] ?? .nan
@@ -179,9 +178,8 @@ public struct RunReport {
         var count = 0
         for d in e.dev {
             guard let b = base.dev.first(where: { $0.name == d.name }) else { continue }
-            let tie = CheckpointSelection.tie * CheckpointSelection.scale(d.metric)
             for (dim, values) in d.dims {
-                if let a = values[d.metric], let bv = b.dims[dim]?[d.metric], a - bv < -tie { count += 1 }
+                if let a = values[d.metric], let bv = b.dims[dim]?[d.metric], TieMargin.isBelow(gain: a - bv, metric: d.metric) { count += 1 }
             }
         }
         return count

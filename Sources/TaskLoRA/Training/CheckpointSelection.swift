@@ -30,12 +30,6 @@ public struct BaseGain: Equatable, Sendable {
 }
 
 public enum CheckpointSelection {
-    /// Differences within this (in [0, 1] metric units) count as ties with the base (`TieMargin`).
-    public static let tie = TieMargin.value
-
-    /// 100 for the correlations, which are reported ×100; 1 for the ranking metrics.
-    public static func scale(_ metric: String) -> Double { TieMargin.scale(metric) }
-
     /// Every (dev set, dim) the adapter and the base were both scored on.
     public static func gains(_ dev: [DevScores], base: [DevScores]) -> [BaseGain] {
         var out: [BaseGain] = []
@@ -54,7 +48,7 @@ public enum CheckpointSelection {
     /// that metric itself. `min_gain` without a base evaluation falls back to `mean`.
     public static func score(_ rule: SelectionRule, dev: [DevScores], base: [DevScores]?) -> Double {
         guard let first = dev.first else { return .nan }
-        let unit = scale(first.metric)
+        let unit = TieMargin.scale(first.metric)
         switch rule {
         case .minGain:
             if let base {
@@ -63,7 +57,7 @@ public enum CheckpointSelection {
                     // Below the base somewhere (beyond the tie margin): ranked by the smallest gain,
                     // under every evaluation that is not. At or above it everywhere: by the mean gain,
                     // so ties with the base do not keep step 0 over a checkpoint that is better elsewhere.
-                    let converted = g.map { $0.gain * unit / scale($0.metric) }
+                    let converted = g.map { $0.gain * unit / TieMargin.scale($0.metric) }
                     if g.contains(where: \.isBelowBase) { return converted.min()! - unit }
                     return converted.reduce(0, +) / Double(converted.count)
                 }
@@ -74,7 +68,7 @@ public enum CheckpointSelection {
             for s in dev {
                 for d in s.dims {
                     guard let v = s.value(d) else { continue }
-                    sum += v * unit / scale(s.metric)
+                    sum += v * unit / TieMargin.scale(s.metric)
                     count += 1
                 }
             }

@@ -153,13 +153,13 @@ public enum DevEvaluation {
                     throw TaskLoRAError("dev set \(entry.name): STS evaluation needs at least 2 pairs, got \(pairs.count)")
                 }
                 let ids = pairs.map { (row(sides.symmetric, $0.0), row(sides.symmetric, $0.1)) }
+                gold = pairs.map(\.2)
                 for d in dims {
                     let cos = STSEvaluation.cosines(embeddings: normalized[sides.symmetric]![d]!, ids: ids)
-                    let r = STSEvaluation.evaluate(cosines: cos, gold: pairs.map(\.2), dim: d)
+                    let r = STSEvaluation.evaluate(cosines: cos, gold: gold, dim: d)
                     byDim[d] = ["spearman": r.spearman, "pearson": r.pearson]
                     items[d] = cos
                 }
-                gold = pairs.map(\.2)
             case .retrieval(let queries, let corpus, let qrels, _):
                 let q = queries.map { row(sides.query, $0) }, c = corpus.map { row(sides.passage, $0) }
                 for d in dims {

@@ -56,7 +56,7 @@ extension Trainer {
         let below = CheckpointSelection.gains(scores, base: base).filter(\.isBelowBase)
         let which = "step \(best.step)" + (best.strength == 1 ? "" : ", adapter strength \(best.strength)")
         if below.isEmpty {
-            log("base check the best checkpoint (\(which)) is at or above the base model with its native prompts on every dev set and dim (ties within \(CheckpointSelection.tie))")
+            log("base check the best checkpoint (\(which)) is at or above the base model with its native prompts on every dev set and dim (ties within \(TieMargin.value))")
             return
         }
         log("WARNING    the best checkpoint (\(which)) is BELOW the base model with its native prompts on "
